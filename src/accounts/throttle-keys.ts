@@ -1,0 +1,7 @@
+// Names of the shared attempt counters. Usernames are compared case-insensitively
+// here so "Alice" and "alice" share one lockout.
+export const loginAccountKey = (username: string) => `login:account:${username.toLowerCase()}`
+export const loginIpKey = (ip: string) => `login:ip:${ip}`
+export const userCodeGlobalKey = 'user-code:global'
+export const userCodeIpKey = (ip: string) => `user-code:ip:${ip}`
+export const userCodeSessionKey = (session: string) => `user-code:session:${session}`

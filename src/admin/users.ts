@@ -1,0 +1,76 @@
+// User administration (used by the CLI).
+import { randomUUID } from 'node:crypto'
+import { hashPassword, passwordProblem } from '../accounts/password.js'
+import type { Db } from '../storage/prisma.js'
+import { isUniqueViolation } from '../storage/errors.js'
+import { AdminError } from './errors.js'
+
+export interface UserView { id: string, username: string, name: string | null, email: string | null, enabled: boolean, createdAt: string }
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/
+
+function view (u: { id: string, username: string, name: string | null, email: string | null, enabled: boolean, createdAt: Date }): UserView {
+  return { id: u.id, username: u.username, name: u.name, email: u.email, enabled: u.enabled, createdAt: u.createdAt.toISOString() }
+}
+
+export interface CreateUserInput { username: string, password: string, name?: string, email?: string }
+
+export async function createUser (db: Db, input: CreateUserInput): Promise<UserView> {
+  // Usernames are case-insensitive: stored lower-case, and sign-in lower-cases what is typed.
+  const username = input.username.trim().toLowerCase()
+  if (!USERNAME.test(username)) {
+    throw new AdminError('--username must be 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit')
+  }
+  const problem = passwordProblem(input.password, username)
+  if (problem !== undefined) throw new AdminError(problem)
+  if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError('--email is not an email address')
+  try {
+    const row = await db.user.create({
+      data: {
+        id: randomUUID(),
+        username,
+        passwordHash: await hashPassword(input.password),
+        name: input.name ?? null,
+        email: input.email ?? null
+      }
+    })
+    return view(row)
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AdminError(`a user named "${username}" already exists`, 'CONFLICT')
+    throw err
+  }
+}
+
+export async function listUsers (db: Db): Promise<UserView[]> {
+  return (await db.user.findMany({ orderBy: { createdAt: 'asc' } })).map(view)
+}
+
+async function find (db: Db, username: string) {
+  const row = await db.user.findUnique({ where: { username: username.trim().toLowerCase() } })
+  if (row === null) throw new AdminError(`no user named "${username}"`, 'NOT_FOUND')
+  return row
+}
+
+/** Disabling also ends what the user already granted: refresh tokens stop working. */
+export async function setUserEnabled (db: Db, username: string, enabled: boolean): Promise<UserView> {
+  const row = await find(db, username)
+  const updated = await db.user.update({ where: { id: row.id }, data: { enabled } })
+  if (!enabled) {
+    const now = new Date()
+    await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
+    await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
+  }
+  return view(updated)
+}
+
+/** A password change signs the user out everywhere and revokes refresh tokens (RFC-CHECKLIST "Tokens"). */
+export async function setUserPassword (db: Db, username: string, password: string): Promise<UserView> {
+  const row = await find(db, username)
+  const problem = passwordProblem(password, username)
+  if (problem !== undefined) throw new AdminError(problem)
+  const now = new Date()
+  const updated = await db.user.update({ where: { id: row.id }, data: { passwordHash: await hashPassword(password), passwordChangedAt: now } })
+  await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
+  await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
+  return view(updated)
+}

@@ -1,0 +1,132 @@
+// buildApp(config): the one place that shows the wiring. server.ts only listens.
+import { randomUUID } from 'node:crypto'
+import fastifyFormbody from '@fastify/formbody'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { AccountGuard } from './accounts/account-guard.js'
+import { SignInService } from './accounts/sign-in.js'
+import { UserCodeGuard } from './accounts/user-code-guard.js'
+import type { Config } from './config.js'
+import { startPurgeJob } from './jobs/purge.js'
+import { AccessTokenIssuer } from './oauth/access-token.js'
+import { systemClock, type Clock } from './oauth/clock.js'
+import { DeviceAuthorizationService } from './oauth/device-authorization.js'
+import { DeviceCodeGrant } from './oauth/grants/device-code.js'
+import { GrantRegistry } from './oauth/grants/registry.js'
+import { LiveCodeGauge } from './oauth/live-codes.js'
+import { KeyManager } from './oauth/signing-keys.js'
+import errorHandler from './plugins/error-handler.js'
+import pages from './plugins/pages.js'
+import activateRoutes from './routes/activate.js'
+import assetRoutes from './routes/assets.js'
+import deviceAuthorizationRoutes from './routes/device-authorization.js'
+import healthRoutes from './routes/health.js'
+import signInRoutes from './routes/sign-in.js'
+import tokenRoutes from './routes/token.js'
+import wellKnownRoutes from './routes/well-known.js'
+import { resolveSecrets, type Secrets } from './secrets.js'
+import { createStorage, type Storage } from './storage/index.js'
+
+export interface Services {
+  config: Config
+  clock: Clock
+  storage: Storage
+  secrets: Secrets
+  keys: KeyManager
+  tokens: AccessTokenIssuer
+  grants: GrantRegistry
+  deviceAuthorization: DeviceAuthorizationService
+  signIn: SignInService
+  userCodeGuard: UserCodeGuard
+  accountGuard: AccountGuard
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    codepair: Services
+  }
+}
+
+export interface BuildOptions {
+  /** Frozen or fake clock for tests; defaults to Date.now. */
+  clock?: Clock
+  /** Use this storage instead of opening DATABASE_URL (the caller closes it). */
+  storage?: Storage
+  /** Fastify logger options; defaults to JSON logs at config.logLevel. */
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Never log secrets: no query strings (user codes), no Authorization or Cookie headers. */
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]']
+
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const clock = options.clock ?? systemClock
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: REDACT,
+      serializers: {
+        req: (req) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip })
+      }
+    },
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true
+  })
+
+  const ownsStorage = options.storage === undefined
+  const storage = options.storage ?? await createStorage(config.database, clock)
+  app.addHook('onClose', async () => { if (ownsStorage) await storage.close() })
+
+  try {
+    const secrets = await resolveSecrets(config, storage)
+    if (secrets.generated) app.log.warn('SECRET_KEY is not set: using a development secret kept in the database (production mode refuses this)')
+    const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, 'RS256', clock)
+    await keys.init()
+    const tokens = new AccessTokenIssuer(keys, config.issuer)
+    const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
+    const grants = new GrantRegistry().register(new DeviceCodeGrant(
+      { pollLeewayMs: config.pollLeewayMs, accessTokenTtlSeconds: config.accessTokenTtlSeconds, audience: config.issuer },
+      storage.devices, accountGuard, tokens, clock
+    ))
+    app.decorate('codepair', {
+      config,
+      clock,
+      storage,
+      secrets,
+      keys,
+      tokens,
+      grants,
+      accountGuard,
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock),
+      signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
+      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
+    } satisfies Services)
+  } catch (err) {
+    await app.close()
+    throw err
+  }
+
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  await app.register(errorHandler)
+  await app.register(fastifyFormbody)
+
+  // Device-facing JSON endpoints: no sessions, no cookies, no templates.
+  await app.register(healthRoutes)
+  await app.register(wellKnownRoutes)
+  await app.register(deviceAuthorizationRoutes)
+  await app.register(tokenRoutes)
+  await app.register(assetRoutes)
+
+  // Browser pages, in their own scope with sessions, CSRF and strict headers.
+  await app.register(async (scope) => {
+    await scope.register(pages)
+    await scope.register(activateRoutes)
+    await scope.register(signInRoutes)
+  })
+
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log)
+  app.addHook('onClose', async () => stopPurge())
+  return app
+}

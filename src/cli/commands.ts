@@ -1,0 +1,157 @@
+// The administration commands behind the `codepair` bin (src/cli/main.ts).
+import { existsSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { createClient, listClients, rotateClientSecret, setClientEnabled, showClient } from '../admin/clients.js'
+import { AdminError } from '../admin/errors.js'
+import { createUser, listUsers, setUserEnabled, setUserPassword } from '../admin/users.js'
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../storage/database-url.js'
+import { migrateDatabase } from '../storage/migrate.js'
+import { createPrismaClient, type Db } from '../storage/prisma.js'
+import { printRecord, printTable } from './output.js'
+import { readPassword } from './password-input.js'
+
+export const USAGE = `Usage: codepair <command> [options]
+
+Database
+  migrate                              apply pending database migrations
+
+Clients
+  client create --name NAME [--confidential] [--scopes "openid profile offline_access"]
+                [--default-scopes "openid profile"] [--grant-types "device_code refresh_token"]
+  client list
+  client show ID
+  client disable ID | client enable ID
+  client rotate-secret ID              new secret for a confidential client (shown once)
+
+Users
+  user create --username NAME [--name "Full Name"] [--email ADDRESS] [--password-stdin]
+  user list
+  user disable NAME | user enable NAME
+  user set-password NAME [--password-stdin]
+
+Every command takes --json for machine-readable output. Passwords are read from a
+hidden prompt, or from standard input with --password-stdin; never from arguments.
+DATABASE_URL (environment or .env) selects the database; default ${DEFAULT_DATABASE_URL}.
+`
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  name: { type: 'string' },
+  confidential: { type: 'boolean' },
+  scopes: { type: 'string' },
+  'default-scopes': { type: 'string' },
+  'grant-types': { type: 'string' },
+  username: { type: 'string' },
+  email: { type: 'string' },
+  'password-stdin': { type: 'boolean' }
+} as const
+
+function databaseUrl (): string {
+  if (process.env.DATABASE_URL === undefined && existsSync('.env')) process.loadEnvFile('.env')
+  return process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL
+}
+
+async function withDb<T> (fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await createPrismaClient(parseDatabaseUrl(databaseUrl()))
+  try {
+    return await fn(db)
+  } finally {
+    await db.$disconnect()
+  }
+}
+
+function need (value: string | undefined, what: string): string {
+  if (value === undefined || value === '') throw new AdminError(`${what} is required (see codepair help)`)
+  return value
+}
+
+export async function run (argv: string[]): Promise<number> {
+  const { values: o, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  const [group, action, target] = positionals
+  const json = o.json === true
+  if (o.help === true || group === undefined || group === 'help') {
+    process.stdout.write(USAGE)
+    return group === undefined && o.help !== true ? 2 : 0
+  }
+
+  switch (`${group} ${action ?? ''}`.trim()) {
+    case 'migrate': {
+      const r = migrateDatabase(databaseUrl())
+      if (!r.ok) throw new Error(`migration failed:\n${r.output}`)
+      if (json) printRecord(true, '', { migrated: true })
+      else process.stdout.write(/No pending migrations/i.test(r.output) ? 'Database is up to date.\n' : 'Migrations applied.\n')
+      return 0
+    }
+    case 'client create': {
+      const c = await withDb(db => createClient(db, {
+        name: need(o.name, '--name'),
+        confidential: o.confidential,
+        scopes: o.scopes,
+        defaultScopes: o['default-scopes'],
+        grantTypes: o['grant-types']
+      }))
+      const { clientSecret, id, ...rest } = c
+      const record = { client_id: id, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }), ...rest }
+      printRecord(json, 'Client created', record,
+        clientSecret === undefined ? undefined : 'Store the client_secret now: it is shown only once.')
+      return 0
+    }
+    case 'client list':
+      printTable(json, await withDb(listClients), ['id', 'name', 'type', 'enabled', 'scopes'])
+      return 0
+    case 'client show':
+      printRecord(json, 'Client', await withDb(db => showClient(db, need(target, 'client ID'))))
+      return 0
+    case 'client disable':
+    case 'client enable': {
+      const c = await withDb(db => setClientEnabled(db, need(target, 'client ID'), action === 'enable'))
+      printRecord(json, `Client ${action}d`, c)
+      return 0
+    }
+    case 'client rotate-secret': {
+      const c = await withDb(db => rotateClientSecret(db, need(target, 'client ID')))
+      printRecord(json, 'Secret rotated', { client_id: c.id, client_secret: c.clientSecret },
+        'Store the client_secret now: it is shown only once. The old secret stops working within 5 seconds.')
+      return 0
+    }
+    case 'user create': {
+      const username = need(o.username, '--username')
+      const password = await readPassword(o['password-stdin'] === true)
+      const u = await withDb(db => createUser(db, { username, password, name: o.name, email: o.email }))
+      printRecord(json, 'User created', u)
+      return 0
+    }
+    case 'user list':
+      printTable(json, await withDb(listUsers), ['username', 'name', 'email', 'enabled', 'createdAt'])
+      return 0
+    case 'user disable':
+    case 'user enable': {
+      const u = await withDb(db => setUserEnabled(db, need(target, 'username'), action === 'enable'))
+      printRecord(json, `User ${action}d`, u)
+      return 0
+    }
+    case 'user set-password': {
+      const username = need(target, 'username')
+      const password = await readPassword(o['password-stdin'] === true)
+      const u = await withDb(db => setUserPassword(db, username, password))
+      printRecord(json, 'Password changed (sessions and refresh tokens revoked)', u)
+      return 0
+    }
+    default:
+      throw new AdminError(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`)
+  }
+}
+
+export async function main (argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await run(argv)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    const json = argv.includes('--json')
+    if (json) process.stderr.write(`${JSON.stringify({ error: message })}\n`)
+    else process.stderr.write(`codepair: ${message}\n`)
+    process.exitCode = err instanceof AdminError && err.code === 'NOT_FOUND' ? 3 : err instanceof AdminError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? 2 : 1
+  }
+}
+

@@ -1,0 +1,236 @@
+// Configuration: environment variables (and an optional .env file) → one validated,
+// frozen Config. Every key is documented in .env.example with its default; a bad
+// value stops start-up with a message naming the variable and what is allowed.
+import { existsSync } from 'node:fs'
+import { z } from 'zod'
+import { userCodeSpace } from './oauth/codes.js'
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
+
+export type Mode = 'development' | 'production'
+
+export interface Config {
+  readonly mode: Mode
+  readonly host: string
+  readonly port: number
+  /** Public base URL, no trailing slash (RFC 8414 §2 issuer). */
+  readonly issuer: string
+  readonly databaseUrl: string
+  readonly database: DatabaseTarget
+  readonly logLevel: string
+  /** Master secret; undefined in development means "generate once and keep it in the database". */
+  readonly secretKey: string | undefined
+  readonly trustProxy: boolean | string
+  readonly bodyLimitBytes: number
+  readonly deviceCodeTtlSeconds: number
+  readonly pollIntervalSeconds: number
+  readonly pollLeewayMs: number
+  readonly accessTokenTtlSeconds: number
+  readonly refreshTokenTtlSeconds: number
+  readonly refreshTokenIdleTtlSeconds: number
+  readonly sessionTtlSeconds: number
+  readonly userCodeLength: number
+  readonly maxLiveCodes: number
+  readonly userCodeFailures: { readonly global: number, readonly perIp: number, readonly perSession: number }
+  readonly maxGuessProbability: number
+  readonly loginFailures: { readonly perAccount: number, readonly perIp: number, readonly lockoutSeconds: number }
+  readonly purgeIntervalSeconds: number
+  readonly consumedRetentionSeconds: number
+  readonly allowHttpIssuer: boolean
+  /** https issuer → Secure cookies with the __Host- prefix. */
+  readonly secureCookies: boolean
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CODEPAIR_ERR_CONFIG'
+  constructor (readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map(p => `  - ${p}`).join('\n')}\nSee .env.example for every setting and its default.`)
+    this.name = 'ConfigError'
+  }
+}
+
+const int = (min: number, max: number, dflt: number) =>
+  z.string().trim().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` })
+      return z.NEVER
+    }
+    return n
+  })
+
+const bool = (dflt: boolean) =>
+  z.string().trim().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return dflt
+    if (/^(1|true|yes|on)$/i.test(v)) return true
+    if (/^(0|false|no|off)$/i.test(v)) return false
+    ctx.addIssue({ code: 'custom', message: `must be true or false (got "${v}")` })
+    return z.NEVER
+  })
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const schema = z.object({
+  CODEPAIR_MODE: z.enum(['development', 'production'], { message: 'must be development or production' }).optional(),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535, 3000),
+  ISSUER: z.string().trim().optional(),
+  DATABASE_URL: z.string().trim().default(DEFAULT_DATABASE_URL),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  SECRET_KEY: z.string().optional(),
+  TRUST_PROXY: z.string().trim().optional(),
+  BODY_LIMIT_BYTES: int(1024, 1048576, 16384),
+  DEVICE_CODE_TTL_SECONDS: int(60, 3600, 600),
+  POLL_INTERVAL_SECONDS: int(1, 60, 5),
+  POLL_LEEWAY_MS: int(0, 5000, 1000),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86400, 3600),
+  REFRESH_TOKEN_TTL_SECONDS: int(300, 31536000, 7776000),
+  REFRESH_TOKEN_IDLE_TTL_SECONDS: int(300, 31536000, 2592000),
+  SESSION_TTL_SECONDS: int(60, 86400, 1800),
+  USER_CODE_LENGTH: int(8, 16, 8),
+  MAX_LIVE_CODES: int(1, 100000000, 500),
+  USER_CODE_FAILURES_GLOBAL: int(1, 100000000, 50),
+  USER_CODE_FAILURES_PER_IP: int(1, 100000, 10),
+  USER_CODE_FAILURES_PER_SESSION: int(1, 100000, 5),
+  MAX_GUESS_PROBABILITY: z.string().trim().optional().transform((v, ctx) => {
+    if (v === undefined || v === '') return 1e-6
+    const n = Number(v)
+    if (!(n > 0 && n < 1)) {
+      ctx.addIssue({ code: 'custom', message: `must be a number between 0 and 1, e.g. 1e-6 (got "${v}")` })
+      return z.NEVER
+    }
+    return n
+  }),
+  LOGIN_FAILURES_PER_ACCOUNT: int(1, 1000, 5),
+  LOGIN_FAILURES_PER_IP: int(1, 100000, 20),
+  LOGIN_LOCKOUT_SECONDS: int(1, 86400, 900),
+  PURGE_INTERVAL_SECONDS: int(0, 86400, 60),
+  CONSUMED_RETENTION_SECONDS: int(60, 31536000, 86400),
+  ALLOW_HTTP_ISSUER: bool(false)
+})
+
+/**
+ * Builds the frozen Config. `env` defaults to process.env plus ./.env when present
+ * (process.env wins); tests pass a plain object.
+ */
+export function loadConfig (env: Record<string, string | undefined> = readEnv()): Config {
+  const parsed = schema.safeParse(env)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map(i => `${String(i.path[0])}: ${i.message}`))
+  }
+  const e = parsed.data
+  const problems: string[] = []
+
+  let database: DatabaseTarget | undefined
+  try {
+    database = parseDatabaseUrl(e.DATABASE_URL)
+  } catch (err) {
+    problems.push(`DATABASE_URL: ${(err as Error).message}`)
+  }
+
+  const issuerRaw = e.ISSUER ?? `http://localhost:${e.PORT === 0 ? 3000 : e.PORT}`
+  let issuer = issuerRaw.replace(/\/+$/, '')
+  try {
+    const u = new URL(issuer)
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme')
+    // RFC 8414 §2: the issuer has no query or fragment.
+    if (u.search !== '' || u.hash !== '') problems.push('ISSUER: must not have a query or fragment')
+    issuer = `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+  } catch {
+    problems.push(`ISSUER: must be an absolute http(s) URL such as https://auth.example.com (got "${issuerRaw}")`)
+  }
+  const httpsIssuer = issuer.startsWith('https://')
+  const mode: Mode = e.CODEPAIR_MODE ?? (httpsIssuer ? 'production' : 'development')
+
+  if (e.SECRET_KEY !== undefined && e.SECRET_KEY.length < 32) {
+    problems.push('SECRET_KEY: must be at least 32 characters; generate one with `openssl rand -base64 48`')
+  }
+  if (mode === 'production') {
+    if (e.SECRET_KEY === undefined) {
+      problems.push('SECRET_KEY: required in production mode (no default secret); generate one with `openssl rand -base64 48`')
+    }
+    if (e.ISSUER === undefined) problems.push('ISSUER: required in production mode (the public https URL of this server)')
+    if (!httpsIssuer && !e.ALLOW_HTTP_ISSUER) {
+      problems.push('ISSUER: must be https in production mode; set ALLOW_HTTP_ISSUER=true only behind a TLS-terminating proxy you control')
+    }
+  }
+
+  // RFC 8628 §5.1: with N live codes each wrong guess hits one with probability
+  // N / |code space|; the global failure budget bounds the guesses in one code lifetime.
+  const space = userCodeSpace(e.USER_CODE_LENGTH)
+  const chance = e.USER_CODE_FAILURES_GLOBAL * e.MAX_LIVE_CODES / space
+  if (chance > e.MAX_GUESS_PROBABILITY) {
+    problems.push(
+      `USER_CODE_FAILURES_GLOBAL × MAX_LIVE_CODES / 20^USER_CODE_LENGTH = ${e.USER_CODE_FAILURES_GLOBAL} × ${e.MAX_LIVE_CODES} / ${space.toExponential(3)} = ${chance.toExponential(2)}, ` +
+      `above MAX_GUESS_PROBABILITY (${e.MAX_GUESS_PROBABILITY}): the chance of guessing a live code in one code lifetime is too high. ` +
+      `Lower USER_CODE_FAILURES_GLOBAL to ${Math.floor(e.MAX_GUESS_PROBABILITY * space / e.MAX_LIVE_CODES)} or less, lower MAX_LIVE_CODES, or raise USER_CODE_LENGTH.`
+    )
+  }
+  if (e.USER_CODE_FAILURES_PER_SESSION > e.USER_CODE_FAILURES_PER_IP) {
+    problems.push('USER_CODE_FAILURES_PER_SESSION: must not exceed USER_CODE_FAILURES_PER_IP')
+  }
+  if (e.REFRESH_TOKEN_IDLE_TTL_SECONDS > e.REFRESH_TOKEN_TTL_SECONDS) {
+    problems.push('REFRESH_TOKEN_IDLE_TTL_SECONDS: must not exceed REFRESH_TOKEN_TTL_SECONDS')
+  }
+  if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
+
+  let trustProxy: boolean | string = false
+  if (e.TRUST_PROXY !== undefined && e.TRUST_PROXY !== '') {
+    trustProxy = /^(true|1)$/i.test(e.TRUST_PROXY) ? true : /^(false|0)$/i.test(e.TRUST_PROXY) ? false : e.TRUST_PROXY
+  }
+
+  return deepFreeze({
+    mode,
+    host: e.HOST,
+    port: e.PORT,
+    issuer,
+    databaseUrl: e.DATABASE_URL,
+    database,
+    logLevel: e.LOG_LEVEL,
+    secretKey: e.SECRET_KEY,
+    trustProxy,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    deviceCodeTtlSeconds: e.DEVICE_CODE_TTL_SECONDS,
+    pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
+    pollLeewayMs: e.POLL_LEEWAY_MS,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    refreshTokenIdleTtlSeconds: e.REFRESH_TOKEN_IDLE_TTL_SECONDS,
+    sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    userCodeLength: e.USER_CODE_LENGTH,
+    maxLiveCodes: e.MAX_LIVE_CODES,
+    userCodeFailures: {
+      global: e.USER_CODE_FAILURES_GLOBAL,
+      perIp: e.USER_CODE_FAILURES_PER_IP,
+      perSession: e.USER_CODE_FAILURES_PER_SESSION
+    },
+    maxGuessProbability: e.MAX_GUESS_PROBABILITY,
+    loginFailures: {
+      perAccount: e.LOGIN_FAILURES_PER_ACCOUNT,
+      perIp: e.LOGIN_FAILURES_PER_IP,
+      lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS
+    },
+    purgeIntervalSeconds: e.PURGE_INTERVAL_SECONDS,
+    consumedRetentionSeconds: e.CONSUMED_RETENTION_SECONDS,
+    allowHttpIssuer: e.ALLOW_HTTP_ISSUER,
+    secureCookies: httpsIssuer
+  })
+}
+
+function readEnv (): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {}
+  if (existsSync('.env')) {
+    // process.loadEnvFile never overrides variables that are already set.
+    process.loadEnvFile('.env')
+  }
+  Object.assign(env, process.env)
+  return env
+}
+
+function deepFreeze<T> (o: T): T {
+  if (o !== null && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

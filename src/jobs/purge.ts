@@ -1,0 +1,39 @@
+// Background purge of expired rows in bounded batches, so one run never holds the
+// database for long. Consumed device codes stay CONSUMED_RETENTION_SECONDS past their
+// expiry so a replay is still recognised (and revokes what the code issued).
+import type { FastifyBaseLogger } from 'fastify'
+import type { Clock } from '../oauth/clock.js'
+import type { Storage } from '../storage/index.js'
+import { purgeExpiredSessions } from '../storage/session-store.js'
+
+export const PURGE_BATCH = 500
+const MAX_BATCHES_PER_RUN = 20
+
+export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number): Promise<number> {
+  const now = new Date(clock())
+  const consumedBefore = new Date(now.getTime() - consumedRetentionSeconds * 1000)
+  let total = 0
+  for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) {
+    const n = await storage.devices.purgeExpired(now, consumedBefore, PURGE_BATCH) +
+      await storage.attempts.purgeExpired(now, PURGE_BATCH) +
+      await purgeExpiredSessions(storage.db, now, PURGE_BATCH)
+    total += n
+    if (n === 0) break
+  }
+  return total
+}
+
+export function startPurgeJob (storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger): () => void {
+  if (intervalSeconds === 0) return () => {}
+  let running = false
+  const timer = setInterval(() => {
+    if (running) return
+    running = true
+    purgeOnce(storage, clock, retentionSeconds)
+      .then(n => { if (n > 0) log.info({ purged: n }, 'purged expired rows') })
+      .catch(err => log.warn({ err }, 'purge failed; will retry'))
+      .finally(() => { running = false })
+  }, intervalSeconds * 1000)
+  timer.unref()
+  return () => clearInterval(timer)
+}

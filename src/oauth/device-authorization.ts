@@ -1,0 +1,108 @@
+// RFC 8628 §3.1–3.2: the device authorization request and response.
+import { randomUUID } from 'node:crypto'
+import type { Clock } from './clock.js'
+import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeHmac } from './codes.js'
+import { InvalidScopeError, ServerError, TemporarilyUnavailableError, UnauthorizedClientError } from './errors.js'
+import { DEVICE_CODE_GRANT } from './grant-types.js'
+import type { LiveCodeGauge } from './live-codes.js'
+import { formatScope, parseScope } from './scopes.js'
+import { DuplicateUserCodeError, type ClientRecord, type DeviceAuthorizationStore } from './stores.js'
+
+/**
+ * Collisions among live user codes are rare (N / 20^8) but possible; a few retries
+ * make a failure astronomically unlikely while bounding the work per request.
+ */
+const USER_CODE_ATTEMPTS = 5
+
+export interface DeviceAuthorizationSettings {
+  issuer: string
+  deviceCodeTtlSeconds: number
+  pollIntervalSeconds: number
+  userCodeLength: number
+  maxLiveCodes: number
+}
+
+export interface DeviceAuthorizationRequest {
+  client: ClientRecord
+  scope: string | undefined
+  ip: string | null
+  userAgent: string | null
+}
+
+export interface DeviceAuthorizationResponse {
+  device_code: string
+  user_code: string
+  verification_uri: string
+  verification_uri_complete: string
+  expires_in: number
+  interval: number
+}
+
+export class DeviceAuthorizationService {
+  constructor (
+    private readonly settings: DeviceAuthorizationSettings,
+    private readonly devices: DeviceAuthorizationStore,
+    private readonly userCodeKey: Buffer,
+    private readonly liveCodes: LiveCodeGauge,
+    private readonly clock: Clock
+  ) {}
+
+  async start (req: DeviceAuthorizationRequest): Promise<DeviceAuthorizationResponse> {
+    const { client } = req
+    if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) {
+      throw new UnauthorizedClientError('this client may not use the device authorization grant')
+    }
+    const scope = resolveScope(client, req.scope)
+
+    if (await this.liveCodes.current() >= this.settings.maxLiveCodes) {
+      // The brute-force bound assumes at most MAX_LIVE_CODES live codes (config.ts).
+      throw new TemporarilyUnavailableError('too many pending device authorizations; try again shortly', 10)
+    }
+
+    const now = this.clock()
+    const deviceCode = generateDeviceCode()
+    const verificationUri = `${this.settings.issuer}/activate`
+    for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
+      const userCode = generateUserCode(this.settings.userCodeLength)
+      try {
+        await this.devices.create({
+          id: randomUUID(),
+          deviceCodeHash: sha256(deviceCode),
+          userCodeHash: userCodeHmac(this.userCodeKey, userCode),
+          clientId: client.id,
+          scope,
+          resource: null,
+          createdAt: new Date(now),
+          expiresAt: new Date(now + this.settings.deviceCodeTtlSeconds * 1000),
+          intervalSeconds: this.settings.pollIntervalSeconds,
+          requestIp: req.ip,
+          userAgent: req.userAgent === null ? null : req.userAgent.slice(0, 512)
+        })
+      } catch (err) {
+        if (err instanceof DuplicateUserCodeError) continue
+        throw err
+      }
+      this.liveCodes.added()
+      const shown = formatUserCode(userCode)
+      return {
+        device_code: deviceCode,
+        user_code: shown,
+        verification_uri: verificationUri,
+        verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(shown)}`,
+        expires_in: this.settings.deviceCodeTtlSeconds,
+        // Always sent: clients that fall back to their own default poll too fast.
+        interval: this.settings.pollIntervalSeconds
+      }
+    }
+    throw new ServerError('could not allocate a unique user code')
+  }
+}
+
+/** RFC 6749 §3.3: no scope → the client's default; anything outside its allowed set is refused. */
+export function resolveScope (client: ClientRecord, requested: string | undefined): string {
+  const asked = parseScope(requested)
+  const scopes = asked.length > 0 ? asked : client.defaultScopes
+  const notAllowed = scopes.filter(s => !client.scopes.includes(s))
+  if (notAllowed.length > 0) throw new InvalidScopeError(`scope not allowed for this client: ${notAllowed.join(' ')}`)
+  return formatScope(scopes)
+}

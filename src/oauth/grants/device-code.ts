@@ -1,0 +1,101 @@
+// RFC 8628 §3.4–3.5: the device polls with its device_code.
+import type { AccessTokenIssuer } from '../access-token.js'
+import type { AccountGuard } from '../../accounts/account-guard.js'
+import type { Clock } from '../clock.js'
+import { sha256 } from '../codes.js'
+import {
+  AccessDeniedError, AuthorizationPendingError, ExpiredTokenError, InvalidGrantError, InvalidRequestError, SlowDownError
+} from '../errors.js'
+import { DEVICE_CODE_GRANT } from '../grant-types.js'
+import type { DeviceAuthorizationRecord, DeviceAuthorizationStore } from '../stores.js'
+import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
+
+/** RFC 8628 §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests". */
+export const SLOW_DOWN_STEP_SECONDS = 5
+
+export interface DeviceCodeGrantSettings {
+  pollLeewayMs: number
+  accessTokenTtlSeconds: number
+  audience: string
+}
+
+export type PollVerdict = 'expired' | 'slow_down' | 'poll'
+
+/**
+ * The order of checks after the code is found and belongs to the client
+ * (RFC-CHECKLIST): expired → expired_token; too soon after the last accepted poll →
+ * slow_down; otherwise the poll counts. The first poll is never throttled, and
+ * `leewayMs` forgives network jitter.
+ */
+export function judgePoll (rec: Pick<DeviceAuthorizationRecord, 'expiresAt' | 'lastPollAt' | 'intervalSeconds'>, now: number, leewayMs: number): PollVerdict {
+  if (now >= rec.expiresAt.getTime()) return 'expired'
+  if (rec.lastPollAt !== null && now - rec.lastPollAt.getTime() < rec.intervalSeconds * 1000 - leewayMs) return 'slow_down'
+  return 'poll'
+}
+
+export class DeviceCodeGrant implements GrantHandler {
+  readonly grantType = DEVICE_CODE_GRANT
+
+  constructor (
+    private readonly settings: DeviceCodeGrantSettings,
+    private readonly devices: DeviceAuthorizationStore,
+    private readonly accounts: AccountGuard,
+    private readonly tokens: AccessTokenIssuer,
+    private readonly clock: Clock
+  ) {}
+
+  async handle ({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
+    const deviceCode = params.device_code
+    if (deviceCode === undefined || deviceCode === '') throw new InvalidRequestError('device_code is required')
+
+    const rec = await this.devices.findByDeviceCodeHash(sha256(deviceCode))
+    // Another client's code is indistinguishable from an unknown one (no oracle).
+    if (rec === null || rec.clientId !== client.id) throw new InvalidGrantError('unknown device_code')
+    if (rec.revokedAt !== null) throw new InvalidGrantError('this device_code has been revoked')
+    if (rec.status === 'consumed') {
+      // Single use: a replay means the code leaked; revoke what it issued.
+      await this.devices.revokeGrant(rec.id, new Date(this.clock()))
+      throw new InvalidGrantError('device_code already used')
+    }
+
+    const now = this.clock()
+    const verdict = judgePoll(rec, now, this.settings.pollLeewayMs)
+    if (verdict === 'expired') throw new ExpiredTokenError('the device_code has expired; start a new device authorization')
+    if (verdict === 'slow_down' || !await this.devices.acceptPoll(rec.id, rec.lastPollAt, new Date(now))) {
+      // Losing the compare-and-set means a concurrent poll was accepted just now: too fast too.
+      const interval = await this.devices.slowDown(rec.id, SLOW_DOWN_STEP_SECONDS)
+      throw new SlowDownError(`polling too fast; wait ${interval} seconds between requests`, interval)
+    }
+
+    switch (rec.status) {
+      case 'pending':
+        throw new AuthorizationPendingError('the user has not yet approved this device')
+      case 'denied':
+        throw new AccessDeniedError('the user denied the authorization request')
+      case 'approved':
+        return await this.redeem(rec, now, ip)
+    }
+  }
+
+  private async redeem (rec: DeviceAuthorizationRecord, now: number, ip: string | null): Promise<TokenResponse> {
+    // Re-check the account at redemption: disabled or locked after approving → no tokens.
+    const userId = rec.userId
+    if (userId === null || !await this.accounts.mayReceiveTokens(userId, new Date(now))) {
+      throw new AccessDeniedError('the approving account can no longer authorize devices')
+    }
+    const access = await this.tokens.issue({
+      subject: userId,
+      clientId: rec.clientId,
+      scope: rec.scope,
+      audience: this.settings.audience,
+      now,
+      ttlSeconds: this.settings.accessTokenTtlSeconds
+    })
+    const won = await this.devices.consume(rec.id, new Date(now), {
+      accessTokenId: access.jti, userId, clientId: rec.clientId, ip
+    })
+    // A concurrent poll consumed it first: this one gets nothing (the token above is discarded unsent).
+    if (!won) throw new InvalidGrantError('device_code already used')
+    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: rec.scope }
+  }
+}

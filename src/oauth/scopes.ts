@@ -1,0 +1,33 @@
+// Scope strings (RFC 6749 §3.3) and how they read to a person on the confirmation page.
+import { InvalidScopeError } from './errors.js'
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/** Space-delimited, case-sensitive, order-insensitive; duplicates collapse. */
+export function parseScope (value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return []
+  const scopes = value.split(' ').filter(s => s !== '')
+  for (const s of scopes) {
+    if (!SCOPE_TOKEN.test(s)) throw new InvalidScopeError('scope contains characters RFC 6749 §3.3 does not allow')
+  }
+  return [...new Set(scopes)]
+}
+
+export function formatScope (scopes: Iterable<string>): string {
+  return [...scopes].join(' ')
+}
+
+export function splitList (value: string): string[] {
+  return value.split(/[\s,]+/).filter(s => s !== '')
+}
+
+const PLAIN_WORDS: Record<string, string> = {
+  openid: 'Confirm who you are (your account identifier)',
+  profile: 'See your name and username',
+  email: 'See your email address',
+  offline_access: 'Stay signed in on this device until you sign it out'
+}
+
+export function describeScope (scope: string): string {
+  return PLAIN_WORDS[scope] ?? `Access “${scope}”`
+}

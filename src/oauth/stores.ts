@@ -1,0 +1,124 @@
+// The small storage interfaces the protocol core depends on (after fosite's storage
+// interfaces). src/storage/ implements them with Prisma; nothing here knows Prisma.
+
+export type ClientType = 'public' | 'confidential'
+
+export interface ClientRecord {
+  id: string
+  name: string
+  type: ClientType
+  secretHash: string | null
+  grantTypes: string[]
+  scopes: string[]
+  defaultScopes: string[]
+  enabled: boolean
+}
+
+export interface UserRecord {
+  id: string
+  username: string
+  passwordHash: string
+  name: string | null
+  email: string | null
+  enabled: boolean
+}
+
+export type DeviceStatus = 'pending' | 'approved' | 'denied' | 'consumed'
+
+export interface DeviceAuthorizationRecord {
+  id: string
+  deviceCodeHash: string
+  userCodeHash: string
+  clientId: string
+  scope: string
+  resource: string | null
+  status: DeviceStatus
+  userId: string | null
+  createdAt: Date
+  expiresAt: Date
+  intervalSeconds: number
+  lastPollAt: Date | null
+  decidedAt: Date | null
+  consumedAt: Date | null
+  revokedAt: Date | null
+  requestIp: string | null
+  userAgent: string | null
+}
+
+export type NewDeviceAuthorization = Pick<DeviceAuthorizationRecord,
+  'id' | 'deviceCodeHash' | 'userCodeHash' | 'clientId' | 'scope' | 'resource' | 'createdAt' |
+  'expiresAt' | 'intervalSeconds' | 'requestIp' | 'userAgent'>
+
+/** Thrown by DeviceAuthorizationStore.create when the user code hash is taken. */
+export class DuplicateUserCodeError extends Error {
+  readonly code = 'CODEPAIR_ERR_DUPLICATE_USER_CODE'
+}
+
+/** What is written in the same transaction that consumes a device code. */
+export interface IssuedGrant {
+  /** jti of the access token, kept so a replay can be traced to what was issued. */
+  accessTokenId: string
+  userId: string
+  clientId: string
+  ip: string | null
+}
+
+export interface ClientStore {
+  findClient (id: string): Promise<ClientRecord | null>
+}
+
+export interface UserStore {
+  findUserById (id: string): Promise<UserRecord | null>
+  findUserByUsername (username: string): Promise<UserRecord | null>
+  updatePasswordHash (id: string, passwordHash: string): Promise<void>
+}
+
+export interface DeviceAuthorizationStore {
+  create (record: NewDeviceAuthorization): Promise<void>
+  findByDeviceCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
+  findByUserCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
+  findById (id: string): Promise<DeviceAuthorizationRecord | null>
+  /** Records an accepted poll; false when another poll got there first (lastPollAt moved). */
+  acceptPoll (id: string, seenLastPollAt: Date | null, now: Date): Promise<boolean>
+  /** Adds `seconds` to the polling interval; returns the new interval. */
+  slowDown (id: string, seconds: number): Promise<number>
+  /** pending → approved/denied, once: false if it was no longer pending or had expired. */
+  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean>
+  /**
+   * approved → consumed and the grant written, in one transaction; false unless this
+   * call made the transition (exactly one concurrent caller wins).
+   */
+  consume (id: string, now: Date, grant: IssuedGrant): Promise<boolean>
+  /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy). */
+  revokeGrant (id: string, now: Date): Promise<void>
+  countLive (now: Date): Promise<number>
+  /**
+   * Deletes at most `limit` rows: undecided or unredeemed ones that expired before
+   * `expiredBefore`, consumed ones (kept to detect replays) that expired before
+   * `consumedBefore`. Returns how many.
+   */
+  purgeExpired (expiredBefore: Date, consumedBefore: Date, limit: number): Promise<number>
+}
+
+export interface Counter { count: number, windowEnds: Date }
+
+/** Fixed-window counters shared by all instances (brute-force budgets, sign-in throttling). */
+export interface AttemptStore {
+  /** Adds one in the current window (a new window starts when the last one ended). */
+  hit (key: string, windowSeconds: number, now: Date): Promise<Counter>
+  /** The live counter, or null when none or its window has ended. */
+  peek (key: string, now: Date): Promise<Counter | null>
+  clear (key: string): Promise<void>
+}
+
+export interface AuditEntry {
+  type: string
+  userId?: string | null
+  clientId?: string | null
+  ip?: string | null
+  detail?: Record<string, unknown>
+}
+
+export interface AuditStore {
+  record (entry: AuditEntry, now: Date): Promise<void>
+}

@@ -1,0 +1,85 @@
+// The one place where errors become responses (node-oidc-provider's err_out.js):
+// OAuthError → RFC 6749 §5.2 JSON, or a friendly page on browser routes; transient
+// storage failures → 503 + Retry-After; anything unexpected → server_error, logged,
+// with no detail leaked.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError, InvalidClientError, SlowDownError } from '../oauth/errors.js'
+import { isStorageUnavailable } from '../storage/errors.js'
+
+export type ErrorFormat = 'oauth' | 'page'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How errors on this route are shown: RFC 6749 JSON (default) or an HTML page. */
+    errorFormat?: ErrorFormat
+  }
+}
+
+const FASTIFY_4XX_DESCRIPTIONS: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'request body too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'use Content-Type: application/x-www-form-urlencoded',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid Content-Length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty request body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'use Content-Type: application/x-www-form-urlencoded'
+}
+
+export function toOAuthError (err: FastifyError | Error, request: FastifyRequest): OAuthError {
+  if (err instanceof OAuthError) return err
+  if (isStorageUnavailable(err)) {
+    request.log.warn({ err }, 'storage unavailable')
+    return new TemporarilyUnavailableError('the service is temporarily unavailable; retry shortly', 5)
+  }
+  const fe = err as FastifyError
+  if (fe.validation !== undefined) {
+    const first = fe.validation[0]
+    const param = first === undefined ? '' : String((first.params as { missingProperty?: string }).missingProperty ?? first.instancePath.replace(/^\//, ''))
+    const what = first?.keyword === 'required'
+      ? `missing parameter: ${param}`
+      : param === '' ? 'malformed request' : `parameter ${param} is invalid or repeated (RFC 6749 §3.2: parameters must not repeat)`
+    return new InvalidRequestError(what)
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new InvalidRequestError(FASTIFY_4XX_DESCRIPTIONS[fe.code] ?? 'malformed request')
+  }
+  request.log.error({ err }, 'unexpected error')
+  return new ServerError('internal error')
+}
+
+export function sendOAuthError (reply: FastifyReply, e: OAuthError): FastifyReply {
+  reply.code(e.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
+  if (e instanceof InvalidClientError && e.usedBasicAuth) reply.header('www-authenticate', 'Basic realm="codepair"')
+  if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
+  const body: Record<string, unknown> = { error: e.error }
+  if (e.description !== undefined) body.error_description = e.description
+  if (e instanceof SlowDownError) body.interval = e.interval
+  return reply.send(body)
+}
+
+/** What a person sees for each kind of failure on the browser pages. */
+function pageFor (e: OAuthError, err: FastifyError | Error): { status: number, title: string, message: string } {
+  const code = (err as FastifyError).code
+  if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') {
+    return { status: 403, title: 'This form has expired', message: 'The page was open too long or was sent from somewhere else. Go back, reload the page and try again.' }
+  }
+  if (e.status === 503) return { status: 503, title: 'Temporarily unavailable', message: 'We could not reach our database. Please try again in a few seconds.' }
+  if (e.status >= 500) return { status: 500, title: 'Something went wrong', message: 'An unexpected error occurred on our side. Please try again.' }
+  return { status: e.status, title: 'We could not handle that request', message: 'Please go back and try again.' }
+}
+
+export default fp(async function errorHandler (app: FastifyInstance) {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const e = toOAuthError(err, request)
+    if (request.routeOptions.config?.errorFormat === 'page' && typeof reply.view === 'function') {
+      const page = pageFor(e, err)
+      reply.code(page.status)
+      if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
+      return await reply.view('message', { title: page.title, message: page.message, csrfToken: '' })
+    }
+    return sendOAuthError(reply, e)
+  })
+
+  app.setNotFoundHandler(async (_request, reply) => {
+    return await reply.code(404).send({ error: 'not_found', error_description: 'no such endpoint' })
+  })
+}, { name: 'codepair-error-handler' })

@@ -1,0 +1,79 @@
+// Everything the browser pages need and the JSON endpoints do not: cookies, sessions
+// in the database, CSRF tokens, templates and strict security headers. Registered in
+// its own encapsulated scope so the device-facing endpoints skip all of it.
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import fastifyCookie from '@fastify/cookie'
+import fastifyCsrf from '@fastify/csrf-protection'
+import fastifyHelmet from '@fastify/helmet'
+import fastifySession from '@fastify/session'
+import fastifyView from '@fastify/view'
+import { Eta } from 'eta'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { PrismaSessionStore } from '../storage/session-store.js'
+
+declare module 'fastify' {
+  interface Session {
+    /** Signed-in user id, set after a successful sign-in (the session id is regenerated then). */
+    userId?: string
+    /** The device authorization the person entered a code for, waiting for a decision. */
+    activation?: { id: string, userCode: string }
+    /** Stable random id for the per-session code-entry budget, kept across regeneration. */
+    visitor?: string
+  }
+}
+
+export const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url))
+
+export default fp(async function pages (app: FastifyInstance) {
+  const { config, secrets, storage } = app.codepair
+
+  await app.register(fastifyHelmet, {
+    // RFC 9700 §4.16 and RFC-CHECKLIST "Pages": no framing, no inline script, no referrer.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"]
+      }
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: config.secureCookies ? { maxAge: 31536000 } : false,
+    crossOriginEmbedderPolicy: false
+  })
+
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    secret: secrets.cookieKey.toString('base64url'),
+    // __Host-: Secure, Path=/, no Domain — the cookie cannot be planted by a sibling subdomain.
+    cookieName: config.secureCookies ? '__Host-codepair' : 'codepair',
+    cookie: { secure: config.secureCookies, httpOnly: true, sameSite: 'lax', path: '/', maxAge: config.sessionTtlSeconds * 1000 },
+    store: new PrismaSessionStore(storage.db, config.sessionTtlSeconds * 1000),
+    saveUninitialized: false,
+    idGenerator: () => randomBytes(32).toString('base64url')
+  })
+  await app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/session',
+    getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf
+  })
+  await app.register(fastifyView, {
+    engine: { eta: new Eta({ autoEscape: true }) },
+    root: VIEWS_DIR,
+    viewExt: 'eta',
+    production: true, // templates are read once
+    defaultContext: { issuer: config.issuer }
+  })
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // Pages carry user codes and CSRF tokens: never cache them.
+    reply.header('cache-control', 'no-store')
+    return payload
+  })
+}, { name: 'codepair-pages' })

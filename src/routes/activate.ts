@@ -1,0 +1,147 @@
+// The person's side of RFC 8628 (§3.3): enter the code, sign in, confirm, decide.
+// Mistakes redraw the form with a message (node-oidc-provider's re_render_errors);
+// a GET never changes the authorization; every POST carries a CSRF token.
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
+import { describeScope, parseScope } from '../oauth/scopes.js'
+import type { DeviceAuthorizationRecord } from '../oauth/stores.js'
+
+const pageConfig = { errorFormat: 'page' } as const
+
+export function formatWhen (d: Date, now: number): string {
+  const minutes = Math.max(0, Math.round((now - d.getTime()) / 60000))
+  const ago = minutes === 0 ? 'just now' : minutes === 1 ? '1 minute ago' : `${minutes} minutes ago`
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC (${ago})`
+}
+
+export function formatRetry (d: Date): string {
+  return `${d.toISOString().slice(11, 16)} UTC`
+}
+
+export default async function activateRoutes (app: FastifyInstance): Promise<void> {
+  const { config, secrets, storage, userCodeGuard, clock } = app.codepair
+  const codeLength = config.userCodeLength
+
+  function renderEntry (reply: FastifyReply, userCode: string, error?: string, status = 200) {
+    return reply.code(status).view('activate', { userCode, error, codeLength, csrfToken: reply.generateCsrf() })
+  }
+
+  function renderMessage (reply: FastifyReply, title: string, message: string, status = 200) {
+    return reply.code(status).view('message', { title, message, csrfToken: reply.generateCsrf() })
+  }
+
+  /** Why a code can no longer be decided, in words for the person; null when it still can. */
+  function closedReason (rec: DeviceAuthorizationRecord): string | null {
+    if (rec.status === 'approved' || rec.status === 'consumed') return 'This code has already been approved. You can return to your device.'
+    if (rec.status === 'denied') return 'This request was denied. If that was a mistake, start again on your device to get a new code.'
+    if (rec.expiresAt.getTime() <= clock()) return 'This code has expired. Start again on your device to get a new code.'
+    return null
+  }
+
+  // §3.3.1: arriving by verification_uri_complete pre-fills the code; the person
+  // still confirms it, so a link alone never grants anything.
+  app.get('/activate', { config: pageConfig }, async (request, reply) => {
+    const q = (request.query ?? {}) as Record<string, unknown>
+    const raw = typeof q.user_code === 'string' ? q.user_code : ''
+    const normalized = normalizeUserCode(raw).slice(0, codeLength)
+    return await renderEntry(reply, normalized === '' ? '' : formatUserCode(normalized))
+  })
+
+  app.post('/activate', {
+    config: pageConfig,
+    schema: { body: { type: 'object', properties: { user_code: { type: 'string', maxLength: 200 }, _csrf: { type: 'string' } } } },
+    preHandler: app.csrfProtection
+  }, async (request, reply) => {
+    const body = request.body as { user_code?: string }
+    const entered = body.user_code ?? ''
+    const session = request.session
+    session.visitor ??= randomBytes(16).toString('base64url')
+    const visitor = { ip: request.ip, session: session.visitor }
+    const now = new Date(clock())
+
+    const locked = await userCodeGuard.lockedUntil(visitor, now)
+    if (locked !== null) {
+      return await renderEntry(reply, entered, `Too many incorrect codes. For your security, code entry is paused until ${formatRetry(locked)}.`, 429)
+    }
+
+    const code = normalizeUserCode(entered)
+    const rec = code.length === codeLength
+      ? await storage.devices.findByUserCodeHash(userCodeHmac(secrets.userCodeKey, code))
+      : null
+    if (rec === null) {
+      // §5.1: malformed entries count against the budget too.
+      await userCodeGuard.failed(visitor, now)
+      const hint = code.length === codeLength
+        ? 'That code was not recognised. Check the code on your device and try again.'
+        : `Codes have ${codeLength} letters, like ${formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength))}. Check the code on your device and try again.`
+      return await renderEntry(reply, entered, hint, 400)
+    }
+    const closed = closedReason(rec)
+    if (closed !== null) return await renderMessage(reply, 'This code cannot be used', closed, 410)
+
+    session.activation = { id: rec.id, userCode: formatUserCode(code) }
+    return await reply.code(303).redirect(session.userId === undefined ? '/login' : '/activate/confirm')
+  })
+
+  app.get('/activate/confirm', { config: pageConfig }, async (request, reply) => {
+    const { activation, userId } = request.session
+    if (activation === undefined) return await reply.code(303).redirect('/activate')
+    if (userId === undefined) return await reply.code(303).redirect('/login')
+    const rec = await storage.devices.findById(activation.id)
+    if (rec === null) return await renderMessage(reply, 'This code cannot be used', 'This code has expired. Start again on your device to get a new code.', 410)
+    const closed = closedReason(rec)
+    if (closed !== null) return await renderMessage(reply, 'This code cannot be used', closed, 410)
+    const [client, user] = await Promise.all([storage.clients.findClient(rec.clientId), storage.users.findUserById(userId)])
+    return await reply.view('confirm', {
+      csrfToken: reply.generateCsrf(),
+      userCode: activation.userCode,
+      clientName: client?.name ?? rec.clientId,
+      scopes: parseScope(rec.scope).map(s => ({ name: s, text: describeScope(s) })),
+      requestedAt: formatWhen(rec.createdAt, clock()),
+      requestIp: rec.requestIp ?? 'unknown',
+      userAgent: rec.userAgent ?? 'unknown',
+      username: user?.username ?? ''
+    })
+  })
+
+  app.post('/activate/confirm', {
+    config: pageConfig,
+    schema: {
+      body: {
+        type: 'object',
+        properties: { decision: { type: 'string', enum: ['approve', 'deny'] }, _csrf: { type: 'string' } },
+        required: ['decision']
+      }
+    },
+    preHandler: app.csrfProtection
+  }, async (request, reply) => {
+    const { decision } = request.body as { decision: 'approve' | 'deny' }
+    const session = request.session
+    const { activation, userId } = session
+    if (activation === undefined) {
+      // Back button after a decision: the activation is gone, nothing changes.
+      return await renderMessage(reply, 'Nothing to confirm', 'This request has already been handled. If you need to connect a device, start again on the device.', 409)
+    }
+    if (userId === undefined) return await reply.code(303).redirect('/login')
+    const user = await storage.users.findUserById(userId)
+    if (user === null || !user.enabled) {
+      await session.destroy()
+      return await renderMessage(reply, 'Signed out', 'Your account can no longer approve devices.', 403)
+    }
+    const now = new Date(clock())
+    // §5.5: decided once. The conditional update lets exactly one of approve/deny win.
+    const won = await storage.devices.decide(activation.id, decision === 'approve' ? 'approved' : 'denied', userId, now)
+    session.activation = undefined
+    if (!won) {
+      const rec = await storage.devices.findById(activation.id)
+      const reason = rec === null ? 'This code has expired.' : closedReason(rec) ?? 'This request was already handled.'
+      return await renderMessage(reply, 'This code cannot be used', reason, 409)
+    }
+    await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id } }, now)
+    return decision === 'approve'
+      ? await renderMessage(reply, 'Device connected', 'You can return to your device. It will finish signing in within a few seconds.')
+      : await renderMessage(reply, 'Request denied', 'The device was not given access. You can return to your device.')
+  })
+}
+

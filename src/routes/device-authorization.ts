@@ -1,0 +1,18 @@
+// RFC 8628 §3.1–3.2
+import type { FastifyInstance } from 'fastify'
+import { authenticateClient } from '../oauth/client-auth.js'
+import { clientCredentials, emptyToUndefined, formSchema, oauthPost } from '../plugins/oauth-endpoint.js'
+
+export default async function deviceAuthorizationRoutes (app: FastifyInstance): Promise<void> {
+  const { storage, deviceAuthorization } = app.codepair
+  oauthPost(app, '/oauth/device_authorization', formSchema(['client_id', 'client_secret', 'scope']), async (request) => {
+    const body = request.body as Record<string, string | undefined>
+    const client = await authenticateClient(clientCredentials(request), storage.clients)
+    return await deviceAuthorization.start({
+      client,
+      scope: emptyToUndefined(body.scope),
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null
+    })
+  })
+}

@@ -1,0 +1,117 @@
+import {
+  DuplicateUserCodeError,
+  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization
+} from '../oauth/stores.js'
+import { isUniqueViolation } from './errors.js'
+import type { Db } from './prisma.js'
+
+type Row = NonNullable<Awaited<ReturnType<Db['deviceAuthorization']['findUnique']>>>
+
+const toRecord = (row: Row | null): DeviceAuthorizationRecord | null =>
+  row === null ? null : { ...row, status: row.status as DeviceStatus }
+
+export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore {
+  constructor (private readonly db: Db) {}
+
+  async create (record: NewDeviceAuthorization): Promise<void> {
+    try {
+      await this.db.deviceAuthorization.create({ data: { ...record, status: 'pending' } })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateUserCodeError('user code already in use', { cause: err })
+      throw err
+    }
+  }
+
+  async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceAuthorizationRecord | null> {
+    return toRecord(await this.db.deviceAuthorization.findUnique({ where: { deviceCodeHash } }))
+  }
+
+  async findByUserCodeHash (userCodeHash: string): Promise<DeviceAuthorizationRecord | null> {
+    return toRecord(await this.db.deviceAuthorization.findUnique({ where: { userCodeHash } }))
+  }
+
+  async findById (id: string): Promise<DeviceAuthorizationRecord | null> {
+    return toRecord(await this.db.deviceAuthorization.findUnique({ where: { id } }))
+  }
+
+  async acceptPoll (id: string, seenLastPollAt: Date | null, now: Date): Promise<boolean> {
+    // Compare-and-set on lastPollAt: of two concurrent polls only one is accepted.
+    const { count } = await this.db.deviceAuthorization.updateMany({
+      where: { id, lastPollAt: seenLastPollAt },
+      data: { lastPollAt: now }
+    })
+    return count === 1
+  }
+
+  async slowDown (id: string, seconds: number): Promise<number> {
+    const row = await this.db.deviceAuthorization.update({
+      where: { id },
+      data: { intervalSeconds: { increment: seconds } },
+      select: { intervalSeconds: true }
+    })
+    return row.intervalSeconds
+  }
+
+  async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean> {
+    const { count } = await this.db.deviceAuthorization.updateMany({
+      where: { id, status: 'pending', expiresAt: { gt: now } },
+      data: { status, userId, decidedAt: now }
+    })
+    return count === 1
+  }
+
+  async consume (id: string, now: Date, grant: IssuedGrant): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      // The conditional update is the single-use guarantee: a row lock (PostgreSQL) or
+      // the database lock (SQLite) serialises concurrent attempts, and only the first
+      // still sees status = 'approved'.
+      const { count } = await tx.deviceAuthorization.updateMany({
+        where: { id, status: 'approved', expiresAt: { gt: now } },
+        data: { status: 'consumed', consumedAt: now }
+      })
+      if (count !== 1) return false
+      await tx.auditEvent.create({
+        data: {
+          id: crypto.randomUUID(),
+          at: now,
+          type: 'token.issued',
+          userId: grant.userId,
+          clientId: grant.clientId,
+          ip: grant.ip,
+          detail: JSON.stringify({ grant: id, jti: grant.accessTokenId })
+        }
+      })
+      return true
+    })
+  }
+
+  async revokeGrant (id: string, now: Date): Promise<void> {
+    await this.db.$transaction([
+      this.db.deviceAuthorization.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } }),
+      this.db.refreshToken.updateMany({ where: { grantId: id, revokedAt: null }, data: { revokedAt: now } })
+    ])
+  }
+
+  async countLive (now: Date): Promise<number> {
+    return await this.db.deviceAuthorization.count({
+      where: { status: { in: ['pending', 'approved'] }, expiresAt: { gt: now } }
+    })
+  }
+
+  async purgeExpired (expiredBefore: Date, consumedBefore: Date, limit: number): Promise<number> {
+    const rows = await this.db.deviceAuthorization.findMany({
+      where: {
+        OR: [
+          { status: { not: 'consumed' }, expiresAt: { lt: expiredBefore } },
+          // Consumed codes stay to detect replays, and while their refresh tokens live.
+          { status: 'consumed', expiresAt: { lt: consumedBefore }, refreshTokens: { none: {} } }
+        ]
+      },
+      select: { id: true },
+      take: limit
+    })
+    if (rows.length === 0) return 0
+    const { count } = await this.db.deviceAuthorization.deleteMany({ where: { id: { in: rows.map(r => r.id) } } })
+    return count
+  }
+}

@@ -1,0 +1,39 @@
+// The storage bundle: every store the app needs, over one Prisma client.
+import type { DatabaseTarget } from './database-url.js'
+import { PrismaAttemptStore } from './attempt-store.js'
+import { PrismaAuditStore } from './audit-store.js'
+import { PrismaClientStore } from './client-store.js'
+import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
+import { createPrismaClient, type Db } from './prisma.js'
+import { PrismaSigningKeyStore } from './signing-key-store.js'
+import { PrismaUserStore } from './user-store.js'
+
+export interface Storage {
+  readonly db: Db
+  readonly dialect: DatabaseTarget['dialect']
+  readonly clients: PrismaClientStore
+  readonly users: PrismaUserStore
+  readonly devices: PrismaDeviceAuthorizationStore
+  readonly attempts: PrismaAttemptStore
+  readonly audit: PrismaAuditStore
+  readonly signingKeys: PrismaSigningKeyStore
+  /** Resolves when the database answers a trivial query. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
+  const db = await createPrismaClient(target)
+  return {
+    db,
+    dialect: target.dialect,
+    clients: new PrismaClientStore(db, 5000, clock),
+    users: new PrismaUserStore(db),
+    devices: new PrismaDeviceAuthorizationStore(db),
+    attempts: new PrismaAttemptStore(db),
+    audit: new PrismaAuditStore(db),
+    signingKeys: new PrismaSigningKeyStore(db),
+    async ping () { await db.$queryRawUnsafe('SELECT 1') },
+    async close () { await db.$disconnect() }
+  }
+}

@@ -1,0 +1,41 @@
+// Builds a codepair app per test on its own database, torn down with the test.
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { createClient, type CreatedClient, type CreateClientInput } from '../../src/admin/clients.js'
+import { createUser } from '../../src/admin/users.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { TestClock } from './clock.js'
+import { freshSqliteUrl } from './db.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  clock: TestClock
+}
+
+export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
+
+export async function buildTestApp (t: Test, opts: { env?: Record<string, string>, databaseUrl?: string, clock?: TestClock } = {}): Promise<TestApp> {
+  const config = loadConfig({
+    DATABASE_URL: opts.databaseUrl ?? freshSqliteUrl(t),
+    SECRET_KEY: TEST_SECRET,
+    LOG_LEVEL: 'silent',
+    PURGE_INTERVAL_SECONDS: '0',
+    ...opts.env
+  })
+  const clock = opts.clock ?? new TestClock()
+  const app = await buildApp(config, { clock: clock.now })
+  t.teardown(async () => { await app.close() })
+  return { app, config, clock }
+}
+
+export async function addClient (app: FastifyInstance, input: Partial<CreateClientInput> = {}): Promise<CreatedClient> {
+  return await createClient(app.codepair.storage.db, { name: 'Test TV', ...input })
+}
+
+export const PASSWORD = 'correct horse battery staple'
+
+export async function addUser (app: FastifyInstance, username = 'alice', password = PASSWORD) {
+  return await createUser(app.codepair.storage.db, { username, password, name: 'Alice Example', email: `${username}@example.com` })
+}
