@@ -57,7 +57,7 @@ export class Browser {
   async openConfirmation (userCode: string, username: string, password: string): Promise<LightMyRequestResponse> {
     await this.get(`/activate?user_code=${encodeURIComponent(userCode)}`)
     const entered = await this.post('/activate', { user_code: userCode })
-    if (entered.statusCode !== 303) throw new Error(`code entry failed: ${entered.statusCode}`)
+    if (entered.statusCode !== 303) return entered // the code was refused: the page says why
     if (entered.headers.location === '/login') {
       await this.get('/login')
       const signed = await this.post('/login', { username, password })
