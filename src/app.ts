@@ -1,7 +1,7 @@
 // buildApp(config): the one place that shows the wiring. server.ts only listens.
 import { randomUUID } from 'node:crypto'
 import fastifyFormbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { AccountGuard } from './accounts/account-guard.js'
 import { SignInService } from './accounts/sign-in.js'
 import { UserCodeGuard } from './accounts/user-code-guard.js'
@@ -51,8 +51,8 @@ export interface BuildOptions {
   clock?: Clock
   /** Use this storage instead of opening DATABASE_URL (the caller closes it). */
   storage?: Storage
-  /** Fastify logger options; defaults to JSON logs at config.logLevel. */
-  logger?: FastifyServerOptions['logger']
+  /** Where JSON logs go (default stdout); tests capture them to check nothing secret is logged. */
+  logStream?: { write (line: string): void }
 }
 
 /** Never log secrets: no query strings (user codes), no Authorization or Cookie headers. */
@@ -61,8 +61,9 @@ const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers[
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock
   const app = Fastify({
-    logger: options.logger ?? {
+    logger: {
       level: config.logLevel,
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
       redact: REDACT,
       serializers: {
         req: (req) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip })

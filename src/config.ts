@@ -114,7 +114,9 @@ const schema = z.object({
  * (process.env wins); tests pass a plain object.
  */
 export function loadConfig (env: Record<string, string | undefined> = readEnv()): Config {
-  const parsed = schema.safeParse(env)
+  // An empty value means unset, so a copied .env.example works as it is.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''))
+  const parsed = schema.safeParse(given)
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map(i => `${String(i.path[0])}: ${i.message}`))
   }

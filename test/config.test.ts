@@ -62,3 +62,12 @@ t.test('refuses brute-force budgets that make guessing a live code likelier than
   const d = loadConfig({})
   t.ok(d.userCodeFailures.global * d.maxLiveCodes / 20 ** d.userCodeLength <= 1e-6, 'the defaults keep the chance below one in a million')
 })
+
+t.test('.env.example as it is gives the defaults (empty means unset)', async t => {
+  const { readFileSync } = await import('node:fs')
+  const env = Object.fromEntries(readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n')
+    .filter(l => /^[A-Z_]+=/.test(l)).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+  t.ok(Object.keys(env).length >= 25, 'every key is documented')
+  const c = loadConfig(env)
+  t.same(c, loadConfig({}), 'documented defaults are the real defaults')
+})

@@ -16,7 +16,7 @@ export interface TestApp {
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 
-export async function buildTestApp (t: Test, opts: { env?: Record<string, string>, databaseUrl?: string, clock?: TestClock } = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, opts: { env?: Record<string, string>, databaseUrl?: string, clock?: TestClock, logStream?: { write (line: string): void } } = {}): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl ?? freshSqliteUrl(t),
     SECRET_KEY: TEST_SECRET,
@@ -25,7 +25,7 @@ export async function buildTestApp (t: Test, opts: { env?: Record<string, string
     ...opts.env
   })
   const clock = opts.clock ?? new TestClock()
-  const app = await buildApp(config, { clock: clock.now })
+  const app = await buildApp(config, { clock: clock.now, logStream: opts.logStream })
   t.teardown(async () => { await app.close() })
   return { app, config, clock }
 }

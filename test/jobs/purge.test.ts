@@ -1,0 +1,41 @@
+// Expired rows go in bounded batches; consumed codes stay long enough to detect replays.
+import t from 'tap'
+import { PURGE_BATCH, purgeOnce } from '../../src/jobs/purge.js'
+import { addClient, addUser, buildTestApp } from '../helpers/app.js'
+import { poll, startDeviceFlow } from '../helpers/oauth.js'
+
+t.test('purges expired authorizations and counters, keeps consumed ones for the retention time', async t => {
+  const { app, clock, config } = await buildTestApp(t)
+  const { storage } = app.codepair
+  const client = await addClient(app)
+  const user = await addUser(app)
+  const consumed = await startDeviceFlow(app, client.id)
+  const row = await storage.db.deviceAuthorization.findFirstOrThrow()
+  await storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms))
+  t.equal((await poll(app, client.id, consumed.device_code)).statusCode, 200)
+  for (let i = 0; i < 3; i++) await startDeviceFlow(app, client.id)
+  await storage.attempts.hit('x', 60, new Date(clock.ms))
+
+  clock.advance(601)
+  t.equal(await purgeOnce(storage, clock.now, config.consumedRetentionSeconds), 4, 'three expired codes and one counter')
+  t.equal(await storage.db.deviceAuthorization.count(), 1, 'the consumed code stays')
+  t.equal((await poll(app, client.id, consumed.device_code)).json().error, 'invalid_grant', 'so a replay is still recognised')
+
+  clock.advance(config.consumedRetentionSeconds)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal(await storage.db.deviceAuthorization.count(), 0, 'gone after the retention time')
+})
+
+t.test('one batch deletes at most PURGE_BATCH rows', async t => {
+  const { app, clock } = await buildTestApp(t)
+  const client = await addClient(app)
+  const now = clock.ms
+  await app.codepair.storage.db.deviceAuthorization.createMany({
+    data: Array.from({ length: PURGE_BATCH + 20 }, (_, i) => ({
+      id: `r${i}`, deviceCodeHash: `d${i}`, userCodeHash: `u${i}`, clientId: client.id, scope: '', status: 'pending',
+      createdAt: new Date(now - 1000000), expiresAt: new Date(now - 1000), intervalSeconds: 5
+    }))
+  })
+  t.equal(await app.codepair.storage.devices.purgeExpired(new Date(now), new Date(now), PURGE_BATCH), PURGE_BATCH)
+  t.equal(await app.codepair.storage.db.deviceAuthorization.count(), 20)
+})
