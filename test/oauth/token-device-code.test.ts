@@ -1,11 +1,11 @@
 // RFC 8628 §3.4–3.5: polling the token endpoint, with a frozen clock.
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { poll, postForm, startDeviceFlow } from '../helpers/oauth.js'
 
-async function setup (t: Tap.Test, env: Record<string, string> = {}) {
+async function setup (t: Test, env: Record<string, string> = {}) {
   const ctx = await buildTestApp(t, { env })
   const client = await addClient(ctx.app)
   const user = await addUser(ctx.app)

@@ -1,10 +1,10 @@
 // The person's side through real HTTP: cookies, CSRF tokens, headers, messages, limits.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 
-async function setup (t: Tap.Test, env: Record<string, string> = {}) {
+async function setup (t: Test, env: Record<string, string> = {}) {
   const ctx = await buildTestApp(t, { env })
   const client = await addClient(ctx.app, { name: 'Living Room <TV>' })
   const user = await addUser(ctx.app)
