@@ -11,7 +11,18 @@ import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
 import { DeviceAuthorizationService } from './oauth/device-authorization.js'
 import { DeviceCodeGrant } from './oauth/grants/device-code.js'
+import { RefreshTokenGrant } from './oauth/grants/refresh-token.js'
 import { GrantRegistry } from './oauth/grants/registry.js'
+import { IdTokenIssuer } from './oauth/id-token.js'
+import { IntrospectionService } from './oauth/introspection.js'
+import { RevocationService } from './oauth/revocation.js'
+import { TokenService } from './oauth/token-service.js'
+import { AccessTokenVerifier } from './oauth/token-verifier.js'
+import requireScope from './plugins/require-scope.js'
+import apiMeRoutes from './routes/api-me.js'
+import introspectionRoutes from './routes/introspection.js'
+import revocationRoutes from './routes/revocation.js'
+import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import errorHandler from './plugins/error-handler.js'
@@ -32,8 +43,11 @@ export interface Services {
   storage: Storage
   secrets: Secrets
   keys: KeyManager
-  tokens: AccessTokenIssuer
+  tokens: TokenService
+  verifier: AccessTokenVerifier
   grants: GrantRegistry
+  revocation: RevocationService
+  introspection: IntrospectionService
   deviceAuthorization: DeviceAuthorizationService
   signIn: SignInService
   userCodeGuard: UserCodeGuard
@@ -83,14 +97,18 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   try {
     const secrets = await resolveSecrets(config, storage)
     if (secrets.generated) app.log.warn('SECRET_KEY is not set: using a development secret kept in the database (production mode refuses this)')
-    const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, 'RS256', clock)
+    const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, config.signingAlg, clock)
     await keys.init()
-    const tokens = new AccessTokenIssuer(keys, config.issuer)
+    keys.startReloading(config.keyReloadSeconds, err => app.log.warn({ err }, 'could not reload signing keys; keeping the current ones'))
+    app.addHook('onClose', async () => keys.stop())
+    const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer))
+    const verifier = new AccessTokenVerifier(keys, config.issuer, config.clockToleranceSeconds, clock)
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
-    const grants = new GrantRegistry().register(new DeviceCodeGrant(
-      { pollLeewayMs: config.pollLeewayMs, accessTokenTtlSeconds: config.accessTokenTtlSeconds, audience: config.issuer },
-      storage.devices, accountGuard, tokens, clock
-    ))
+    const grants = new GrantRegistry()
+      .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock))
+      .register(new RefreshTokenGrant(
+        { defaultAudience: config.defaultAudience, reuseGraceSeconds: config.refreshTokenReuseGraceSeconds },
+        storage.refreshTokens, accountGuard, tokens, clock))
     app.decorate('codepair', {
       config,
       clock,
@@ -98,9 +116,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       secrets,
       keys,
       tokens,
+      verifier,
       grants,
       accountGuard,
-      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock),
+      revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock),
+      introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.revokedTokens, verifier, accountGuard, clock),
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
     } satisfies Services)
@@ -118,6 +139,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(wellKnownRoutes)
   await app.register(deviceAuthorizationRoutes)
   await app.register(tokenRoutes)
+  await app.register(revocationRoutes)
+  await app.register(introspectionRoutes)
+
+  // Protected APIs: bearer tokens verified locally for DEFAULT_AUDIENCE.
+  await app.register(requireScope, { verify: async (token: string) => await app.codepair.verifier.verify(token, config.defaultAudience) })
+  await app.register(userinfoRoutes)
+  await app.register(apiMeRoutes)
   await app.register(assetRoutes)
 
   // Browser pages, in their own scope with sessions, CSRF and strict headers.

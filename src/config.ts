@@ -36,6 +36,16 @@ export interface Config {
   readonly purgeIntervalSeconds: number
   readonly consumedRetentionSeconds: number
   readonly allowHttpIssuer: boolean
+  /** aud of tokens requested without a `resource` (RFC 8707), and of /api/me and /oauth/userinfo. */
+  readonly defaultAudience: string
+  readonly signingAlg: 'RS256' | 'ES256' | 'EdDSA'
+  /** A new key is published this long before it signs (JWKS caches must see it first). */
+  readonly keyPublishSeconds: number
+  /** How often running servers re-read the signing keys (rotations made with the CLI). */
+  readonly keyReloadSeconds: number
+  readonly refreshTokenReuseGraceSeconds: number
+  /** Leeway for exp/iat checks when verifying tokens. */
+  readonly clockToleranceSeconds: number
   /** https issuer → Secure cookies with the __Host- prefix. */
   readonly secureCookies: boolean
 }
@@ -106,7 +116,13 @@ const schema = z.object({
   LOGIN_LOCKOUT_SECONDS: int(1, 86400, 900),
   PURGE_INTERVAL_SECONDS: int(0, 86400, 60),
   CONSUMED_RETENTION_SECONDS: int(60, 31536000, 86400),
-  ALLOW_HTTP_ISSUER: bool(false)
+  ALLOW_HTTP_ISSUER: bool(false),
+  DEFAULT_AUDIENCE: z.string().trim().optional(),
+  SIGNING_ALG: z.enum(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' }).default('RS256'),
+  KEY_PUBLISH_SECONDS: int(0, 604800, 600),
+  KEY_RELOAD_SECONDS: int(0, 3600, 30),
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: int(0, 300, 10),
+  CLOCK_TOLERANCE_SECONDS: int(0, 300, 5)
 })
 
 /**
@@ -174,6 +190,11 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (e.REFRESH_TOKEN_IDLE_TTL_SECONDS > e.REFRESH_TOKEN_TTL_SECONDS) {
     problems.push('REFRESH_TOKEN_IDLE_TTL_SECONDS: must not exceed REFRESH_TOKEN_TTL_SECONDS')
   }
+  const defaultAudience = e.DEFAULT_AUDIENCE ?? issuer
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(defaultAudience)) problems.push('DEFAULT_AUDIENCE: must be an absolute URI such as https://api.example.com')
+  if (e.KEY_PUBLISH_SECONDS > 0 && e.KEY_PUBLISH_SECONDS < 300) {
+    problems.push('KEY_PUBLISH_SECONDS: must be 0 or at least 300, the time /.well-known/jwks.json may be cached')
+  }
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
@@ -215,6 +236,12 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     purgeIntervalSeconds: e.PURGE_INTERVAL_SECONDS,
     consumedRetentionSeconds: e.CONSUMED_RETENTION_SECONDS,
     allowHttpIssuer: e.ALLOW_HTTP_ISSUER,
+    defaultAudience,
+    signingAlg: e.SIGNING_ALG,
+    keyPublishSeconds: e.KEY_PUBLISH_SECONDS,
+    keyReloadSeconds: e.KEY_RELOAD_SECONDS,
+    refreshTokenReuseGraceSeconds: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+    clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
     secureCookies: httpsIssuer
   })
 }

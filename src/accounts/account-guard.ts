@@ -1,4 +1,4 @@
-import type { AttemptStore, UserStore } from '../oauth/stores.js'
+import type { AttemptStore, UserRecord, UserStore } from '../oauth/stores.js'
 import { loginAccountKey } from './throttle-keys.js'
 
 /** Whether an account may (still) receive tokens: enabled and not locked out by sign-in throttling. */
@@ -9,10 +9,11 @@ export class AccountGuard {
     private readonly maxFailuresPerAccount: number
   ) {}
 
-  async mayReceiveTokens (userId: string, now: Date): Promise<boolean> {
+  /** The user when enabled and not locked out, else null. */
+  async activeUser (userId: string, now: Date): Promise<UserRecord | null> {
     const user = await this.users.findUserById(userId)
-    if (user === null || !user.enabled) return false
-    return !await this.isLocked(user.username, now)
+    if (user === null || !user.enabled || await this.isLocked(user.username, now)) return null
+    return user
   }
 
   async isLocked (username: string, now: Date): Promise<boolean> {

@@ -3,7 +3,11 @@ import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createClient, listClients, rotateClientSecret, setClientEnabled, showClient } from '../admin/clients.js'
 import { AdminError } from '../admin/errors.js'
+import { listKeys, rotateKeys } from '../admin/keys.js'
+import { createResourceServer, listResourceServers, setResourceServerEnabled, showResourceServer } from '../admin/resources.js'
 import { createUser, listUsers, setUserEnabled, setUserPassword } from '../admin/users.js'
+import { loadConfig } from '../config.js'
+import { createStorage, type Storage } from '../storage/index.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../storage/database-url.js'
 import { migrateDatabase } from '../storage/migrate.js'
 import { createPrismaClient, type Db } from '../storage/prisma.js'
@@ -29,6 +33,18 @@ Users
   user disable NAME | user enable NAME
   user set-password NAME [--password-stdin]
 
+Resource servers (APIs a token can be for: RFC 8707 resource, the token's aud)
+  resource create --identifier https://api.example.com --scopes "read write" [--name NAME]
+  resource list
+  resource show ID|IDENTIFIER
+  resource disable ID|IDENTIFIER | resource enable ID|IDENTIFIER
+
+Signing keys
+  keys list
+  keys rotate [--publish-seconds N]     publish a new key; it signs after N seconds
+                                       (default KEY_PUBLISH_SECONDS); old keys retire
+                                       once every token they signed has expired
+
 Every command takes --json for machine-readable output. Passwords are read from a
 hidden prompt, or from standard input with --password-stdin; never from arguments.
 DATABASE_URL (environment or .env) selects the database; default ${DEFAULT_DATABASE_URL}.
@@ -44,12 +60,24 @@ const OPTIONS = {
   'grant-types': { type: 'string' },
   username: { type: 'string' },
   email: { type: 'string' },
-  'password-stdin': { type: 'boolean' }
+  'password-stdin': { type: 'boolean' },
+  identifier: { type: 'string' },
+  'publish-seconds': { type: 'string' }
 } as const
 
 function databaseUrl (): string {
   if (process.env.DATABASE_URL === undefined && existsSync('.env')) process.loadEnvFile('.env')
   return process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL
+}
+
+async function withStorage<T> (fn: (storage: Storage, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
+  const config = loadConfig()
+  const storage = await createStorage(config.database)
+  try {
+    return await fn(storage, config)
+  } finally {
+    await storage.close()
+  }
 }
 
 async function withDb<T> (fn: (db: Db) => Promise<T>): Promise<T> {
@@ -136,6 +164,34 @@ export async function run (argv: string[]): Promise<number> {
       const password = await readPassword(o['password-stdin'] === true)
       const u = await withDb(db => setUserPassword(db, username, password))
       printRecord(json, 'Password changed (sessions and refresh tokens revoked)', u)
+      return 0
+    }
+    case 'resource create': {
+      const r = await withDb(db => createResourceServer(db, { identifier: need(o.identifier, '--identifier'), name: o.name, scopes: need(o.scopes, '--scopes') }))
+      printRecord(json, 'Resource server created', r)
+      return 0
+    }
+    case 'resource list':
+      printTable(json, await withDb(listResourceServers), ['id', 'identifier', 'name', 'enabled', 'scopes'])
+      return 0
+    case 'resource show':
+      printRecord(json, 'Resource server', await withDb(db => showResourceServer(db, need(target, 'resource ID or identifier'))))
+      return 0
+    case 'resource disable':
+    case 'resource enable': {
+      const r = await withDb(db => setResourceServerEnabled(db, need(target, 'resource ID or identifier'), action === 'enable'))
+      printRecord(json, `Resource server ${action}d`, r)
+      return 0
+    }
+    case 'keys list':
+      printTable(json, await withStorage(async (storage, config) => await listKeys(config, storage)), ['kid', 'alg', 'state', 'activateAt', 'retireAt'])
+      return 0
+    case 'keys rotate': {
+      const raw = o['publish-seconds']
+      const publish = raw === undefined ? undefined : Number(raw)
+      if (publish !== undefined && !(Number.isInteger(publish) && publish >= 0)) throw new AdminError('--publish-seconds must be a whole number of seconds')
+      const keys = await withStorage(async (storage, config) => await rotateKeys(config, storage, publish))
+      printTable(json, keys, ['kid', 'alg', 'state', 'activateAt', 'retireAt'])
       return 0
     }
     default:

@@ -16,6 +16,8 @@ export async function purgeOnce (storage: Storage, clock: Clock, consumedRetenti
   for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) {
     const n = await storage.devices.purgeExpired(now, consumedBefore, PURGE_BATCH) +
       await storage.attempts.purgeExpired(now, PURGE_BATCH) +
+      await storage.refreshTokens.purgeExpired(now, PURGE_BATCH) +
+      await storage.revokedTokens.purgeExpired(now, PURGE_BATCH) +
       await purgeExpiredSessions(storage.db, now, PURGE_BATCH)
     total += n
     if (n === 0) break

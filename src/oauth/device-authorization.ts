@@ -5,8 +5,9 @@ import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeH
 import { InvalidScopeError, ServerError, TemporarilyUnavailableError, UnauthorizedClientError } from './errors.js'
 import { DEVICE_CODE_GRANT } from './grant-types.js'
 import type { LiveCodeGauge } from './live-codes.js'
+import { resolveAudience } from './resources.js'
 import { formatScope, parseScope } from './scopes.js'
-import { DuplicateUserCodeError, type ClientRecord, type DeviceAuthorizationStore } from './stores.js'
+import { DuplicateUserCodeError, type ClientRecord, type DeviceAuthorizationStore, type ResourceServerStore } from './stores.js'
 
 /**
  * Collisions among live user codes are rare (N / 20^8) but possible; a few retries
@@ -20,11 +21,14 @@ export interface DeviceAuthorizationSettings {
   pollIntervalSeconds: number
   userCodeLength: number
   maxLiveCodes: number
+  defaultAudience: string
 }
 
 export interface DeviceAuthorizationRequest {
   client: ClientRecord
   scope: string | undefined
+  /** RFC 8707 resource indicator: the API the token will be for. */
+  resource: string | undefined
   ip: string | null
   userAgent: string | null
 }
@@ -42,6 +46,7 @@ export class DeviceAuthorizationService {
   constructor (
     private readonly settings: DeviceAuthorizationSettings,
     private readonly devices: DeviceAuthorizationStore,
+    private readonly resourceServers: ResourceServerStore,
     private readonly userCodeKey: Buffer,
     private readonly liveCodes: LiveCodeGauge,
     private readonly clock: Clock
@@ -53,6 +58,7 @@ export class DeviceAuthorizationService {
       throw new UnauthorizedClientError('this client may not use the device authorization grant')
     }
     const scope = resolveScope(client, req.scope)
+    const { resource } = await resolveAudience(req.resource, parseScope(scope), this.settings.defaultAudience, this.resourceServers)
 
     if (await this.liveCodes.current() >= this.settings.maxLiveCodes) {
       // The brute-force bound assumes at most MAX_LIVE_CODES live codes (config.ts).
@@ -71,7 +77,7 @@ export class DeviceAuthorizationService {
           userCodeHash: userCodeHmac(this.userCodeKey, userCode),
           clientId: client.id,
           scope,
-          resource: null,
+          resource,
           createdAt: new Date(now),
           expiresAt: new Date(now + this.settings.deviceCodeTtlSeconds * 1000),
           intervalSeconds: this.settings.pollIntervalSeconds,

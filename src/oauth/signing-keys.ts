@@ -18,17 +18,43 @@ export interface SigningKeyRecord {
 }
 
 export interface SigningKeyStore {
-  /** Every key that is not retired, oldest first. */
+  /** Every key, retired ones included, oldest first. */
   listKeys (): Promise<SigningKeyRecord[]>
   insertKey (key: SigningKeyRecord): Promise<void>
+  /** Sets retireAt on the given keys that have none yet. */
+  scheduleRetirement (kids: string[], retireAt: Date): Promise<void>
 }
 
 export interface ActiveKey { kid: string, alg: string, key: CryptoKey }
+
+export interface KeyView { kid: string, alg: string, state: KeyStatus, createdAt: Date, activateAt: Date | null, retireAt: Date | null }
+
+/**
+ * Where a key is in its life at time `t`, derived from its dates so that every
+ * instance agrees without coordination:
+ *   next      published in the JWKS, not signing yet (activateAt in the future)
+ *   active    the newest published key whose activateAt has passed: it signs
+ *   retiring  published so tokens it signed keep verifying, no longer signing
+ *   retired   past retireAt: unpublished
+ */
+export function keyStates (keys: SigningKeyRecord[], t: number): Map<string, KeyStatus> {
+  const states = new Map<string, KeyStatus>()
+  const published = keys.filter(k => k.retireAt === null || k.retireAt.getTime() > t)
+  const started = published.filter(k => k.activateAt === null || k.activateAt.getTime() <= t)
+  const activeAt = (k: SigningKeyRecord) => (k.activateAt ?? k.createdAt).getTime()
+  const active = started.reduce<SigningKeyRecord | undefined>((best, k) => best === undefined || activeAt(k) >= activeAt(best) ? k : best, undefined)
+  for (const k of keys) {
+    states.set(k.kid, !published.includes(k) ? 'retired' : k === active ? 'active' : started.includes(k) ? 'retiring' : 'next')
+  }
+  return states
+}
 
 export class KeyManager {
   #keys: SigningKeyRecord[] = []
   #signing: ActiveKey | undefined
   #verify = new Map<string, CryptoKey>()
+  #jwks: { keys: JWK[] } = { keys: [] }
+  #timer: NodeJS.Timeout | undefined
 
   constructor (
     private readonly store: SigningKeyStore,
@@ -47,18 +73,31 @@ export class KeyManager {
     if (this.#signing === undefined) throw new Error('no usable signing key')
   }
 
+  /** Re-reads keys every `seconds`, so a rotation made by the CLI reaches every instance. */
+  startReloading (seconds: number, onError: (err: unknown) => void): void {
+    if (seconds === 0) return
+    this.#timer = setInterval(() => { this.reload().catch(onError) }, seconds * 1000)
+    this.#timer.unref()
+  }
+
+  stop (): void { clearInterval(this.#timer) }
+
   async reload (): Promise<void> {
-    this.#keys = await this.store.listKeys()
-    const t = this.now()
-    const usable = this.#keys.filter(k => k.status === 'active' && (k.activateAt === null || k.activateAt.getTime() <= t))
-    const newest = usable.at(-1)
-    this.#verify.clear()
-    for (const k of this.#keys) {
-      this.#verify.set(k.kid, await importJWK(JSON.parse(k.publicJwk) as JWK, k.alg) as CryptoKey)
+    const keys = await this.store.listKeys()
+    const states = keyStates(keys, this.now())
+    const published = keys.filter(k => states.get(k.kid) !== 'retired')
+    const verify = new Map<string, CryptoKey>()
+    for (const k of published) {
+      verify.set(k.kid, this.#verify.get(k.kid) ?? await importJWK(JSON.parse(k.publicJwk) as JWK, k.alg) as CryptoKey)
     }
-    this.#signing = newest === undefined
+    const active = published.find(k => states.get(k.kid) === 'active')
+    const signing = active === undefined
       ? undefined
-      : { kid: newest.kid, alg: newest.alg, key: await importJWK(this.decrypt(newest.privateJwk), newest.alg) as CryptoKey }
+      : this.#signing?.kid === active.kid ? this.#signing : { kid: active.kid, alg: active.alg, key: await importJWK(this.decrypt(active.privateJwk), active.alg) as CryptoKey }
+    this.#keys = keys
+    this.#verify = verify
+    this.#signing = signing
+    this.#jwks = { keys: published.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
   }
 
   signingKey (): ActiveKey {
@@ -70,9 +109,32 @@ export class KeyManager {
     return this.#verify.get(kid)
   }
 
-  /** RFC 7517 JWK Set with every published (non-retired) public key. */
+  /** RFC 7517 JWK Set with every published public key. */
   jwks (): { keys: JWK[] } {
-    return { keys: this.#keys.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
+    return this.#jwks
+  }
+
+  list (): KeyView[] {
+    const states = keyStates(this.#keys, this.now())
+    return this.#keys.map(k => ({ kid: k.kid, alg: k.alg, state: states.get(k.kid) ?? 'retired', createdAt: k.createdAt, activateAt: k.activateAt, retireAt: k.retireAt }))
+  }
+
+  /**
+   * Rotation: the new key is published now and signs from now + publishSeconds; the
+   * keys it replaces stay published until every token they signed has expired
+   * (its activation + the longest token lifetime + leeway), then retire.
+   */
+  async rotate (publishSeconds: number, longestTokenSeconds: number): Promise<SigningKeyRecord> {
+    await this.reload()
+    const t = this.now()
+    const activateAt = new Date(t + publishSeconds * 1000)
+    const fresh = await this.generate('next', activateAt)
+    const states = keyStates(this.#keys, t)
+    const replaced = this.#keys.filter(k => states.get(k.kid) !== 'retired').map(k => k.kid)
+    await this.store.insertKey(fresh)
+    await this.store.scheduleRetirement(replaced, new Date(activateAt.getTime() + longestTokenSeconds * 1000))
+    await this.reload()
+    return fresh
   }
 
   async generate (status: KeyStatus, activateAt: Date | null = null): Promise<SigningKeyRecord> {

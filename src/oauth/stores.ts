@@ -61,6 +61,57 @@ export interface IssuedGrant {
   userId: string
   clientId: string
   ip: string | null
+  refreshToken?: NewRefreshToken
+}
+
+export interface RefreshTokenRecord {
+  id: string
+  tokenHash: string
+  familyId: string
+  grantId: string
+  userId: string
+  clientId: string
+  /** The scope the person granted; refreshes may narrow the access token's, never widen. */
+  scope: string
+  resource: string | null
+  createdAt: Date
+  expiresAt: Date
+  idleExpiresAt: Date
+  rotatedAt: Date | null
+  revokedAt: Date | null
+  replacedById: string | null
+  authTime: Date
+  /** Set when the device grant this family came from was revoked. */
+  grantRevokedAt: Date | null
+}
+
+export type NewRefreshToken = Omit<RefreshTokenRecord, 'rotatedAt' | 'revokedAt' | 'replacedById' | 'grantRevokedAt'>
+
+export interface RefreshTokenStore {
+  findByHash (tokenHash: string): Promise<RefreshTokenRecord | null>
+  /** Marks `oldId` rotated and stores `next`, in one transaction; false if it was already rotated or revoked. */
+  rotate (oldId: string, now: Date, next: NewRefreshToken): Promise<boolean>
+  /** Stores another child of an already rotated token (a retry inside the grace window). */
+  addSibling (next: NewRefreshToken): Promise<void>
+  /** Revokes every token of the family and the device grant it came from. */
+  revokeFamily (familyId: string, grantId: string, now: Date): Promise<void>
+}
+
+export interface ResourceServerRecord {
+  id: string
+  identifier: string
+  name: string
+  scopes: string[]
+  enabled: boolean
+}
+
+export interface ResourceServerStore {
+  findResourceServer (identifier: string): Promise<ResourceServerRecord | null>
+}
+
+export interface RevokedTokenStore {
+  revoke (jti: string, expiresAt: Date): Promise<void>
+  isRevoked (jti: string): Promise<boolean>
 }
 
 export interface ClientStore {

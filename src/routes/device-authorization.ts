@@ -5,12 +5,13 @@ import { clientCredentials, emptyToUndefined, formSchema, oauthPost } from '../p
 
 export default async function deviceAuthorizationRoutes (app: FastifyInstance): Promise<void> {
   const { storage, deviceAuthorization } = app.codepair
-  oauthPost(app, '/oauth/device_authorization', formSchema(['client_id', 'client_secret', 'scope']), async (request) => {
+  oauthPost(app, '/oauth/device_authorization', formSchema(['client_id', 'client_secret', 'scope', 'resource']), async (request) => {
     const body = request.body as Record<string, string | undefined>
     const client = await authenticateClient(clientCredentials(request), storage.clients)
     return await deviceAuthorization.start({
       client,
       scope: emptyToUndefined(body.scope),
+      resource: emptyToUndefined(body.resource),
       ip: request.ip,
       userAgent: request.headers['user-agent'] ?? null
     })

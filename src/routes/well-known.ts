@@ -1,17 +1,28 @@
-// RFC 8414 authorization server metadata and the JWK Set (RFC 7517).
+// RFC 8414 authorization server metadata, OpenID Connect discovery and the JWK Set.
 import type { FastifyInstance } from 'fastify'
-import { DEVICE_CODE_GRANT } from '../oauth/grant-types.js'
+import { CLAIMS_SUPPORTED } from '../oauth/claims.js'
+import { IDENTITY_SCOPES } from '../oauth/resources.js'
 
-export function metadata (issuer: string, grantTypes: string[]) {
+export function metadata (issuer: string, grantTypes: string[], signingAlg: string) {
   return {
     issuer,
     device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
     token_endpoint: `${issuer}/oauth/token`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    userinfo_endpoint: `${issuer}/oauth/userinfo`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    grant_types_supported: grantTypes.includes(DEVICE_CODE_GRANT) ? grantTypes : [DEVICE_CODE_GRANT, ...grantTypes],
+    grant_types_supported: grantTypes,
+    // No authorization endpoint: the device flow is the only interactive flow.
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: IDENTITY_SCOPES,
+    claims_supported: CLAIMS_SUPPORTED,
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [signingAlg],
+    resource_indicators_supported: true,
     service_documentation: `${issuer}/activate`
   }
 }
@@ -19,14 +30,15 @@ export function metadata (issuer: string, grantTypes: string[]) {
 export default async function wellKnownRoutes (app: FastifyInstance): Promise<void> {
   const { config, grants, keys } = app.codepair
   // Built once: it only changes with the configuration.
-  const body = JSON.stringify(metadata(config.issuer, grants.grantTypes))
+  const body = JSON.stringify(metadata(config.issuer, grants.grantTypes, config.signingAlg))
+  const send = async (_request: unknown, reply: import('fastify').FastifyReply) =>
+    await reply.header('cache-control', 'public, max-age=300').type('application/json').send(body)
 
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-    return await reply.header('cache-control', 'public, max-age=300').type('application/json').send(body)
-  })
+  app.get('/.well-known/oauth-authorization-server', send)
+  app.get('/.well-known/openid-configuration', send)
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
-    // Short caching: verifiers refetch soon after a rotation publishes a new key.
+    // max-age 300: a rotated key is published KEY_PUBLISH_SECONDS (≥ 300) before it signs.
     return await reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json').send(keys.jwks())
   })
 }

@@ -70,6 +70,7 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
         data: { status: 'consumed', consumedAt: now }
       })
       if (count !== 1) return false
+      if (grant.refreshToken !== undefined) await tx.refreshToken.create({ data: grant.refreshToken })
       await tx.auditEvent.create({
         data: {
           id: crypto.randomUUID(),

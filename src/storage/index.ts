@@ -5,6 +5,9 @@ import { PrismaAuditStore } from './audit-store.js'
 import { PrismaClientStore } from './client-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { createPrismaClient, type Db } from './prisma.js'
+import { PrismaRefreshTokenStore } from './refresh-token-store.js'
+import { PrismaResourceServerStore } from './resource-server-store.js'
+import { PrismaRevokedTokenStore } from './revoked-token-store.js'
 import { PrismaSigningKeyStore } from './signing-key-store.js'
 import { PrismaUserStore } from './user-store.js'
 
@@ -17,6 +20,9 @@ export interface Storage {
   readonly attempts: PrismaAttemptStore
   readonly audit: PrismaAuditStore
   readonly signingKeys: PrismaSigningKeyStore
+  readonly refreshTokens: PrismaRefreshTokenStore
+  readonly resourceServers: PrismaResourceServerStore
+  readonly revokedTokens: PrismaRevokedTokenStore
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
@@ -33,6 +39,9 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     attempts: new PrismaAttemptStore(db),
     audit: new PrismaAuditStore(db),
     signingKeys: new PrismaSigningKeyStore(db),
+    refreshTokens: new PrismaRefreshTokenStore(db),
+    resourceServers: new PrismaResourceServerStore(db, 5000, clock),
+    revokedTokens: new PrismaRevokedTokenStore(db),
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await db.$disconnect() }
   }

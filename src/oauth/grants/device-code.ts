@@ -1,5 +1,4 @@
 // RFC 8628 §3.4–3.5: the device polls with its device_code.
-import type { AccessTokenIssuer } from '../access-token.js'
 import type { AccountGuard } from '../../accounts/account-guard.js'
 import type { Clock } from '../clock.js'
 import { sha256 } from '../codes.js'
@@ -7,7 +6,9 @@ import {
   AccessDeniedError, AuthorizationPendingError, ExpiredTokenError, InvalidGrantError, InvalidRequestError, SlowDownError
 } from '../errors.js'
 import { DEVICE_CODE_GRANT } from '../grant-types.js'
-import type { DeviceAuthorizationRecord, DeviceAuthorizationStore } from '../stores.js'
+import { parseScope } from '../scopes.js'
+import type { ClientRecord, DeviceAuthorizationRecord, DeviceAuthorizationStore } from '../stores.js'
+import type { TokenService } from '../token-service.js'
 import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
 
 /** RFC 8628 §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests". */
@@ -15,8 +16,7 @@ export const SLOW_DOWN_STEP_SECONDS = 5
 
 export interface DeviceCodeGrantSettings {
   pollLeewayMs: number
-  accessTokenTtlSeconds: number
-  audience: string
+  defaultAudience: string
 }
 
 export type PollVerdict = 'expired' | 'slow_down' | 'poll'
@@ -40,7 +40,7 @@ export class DeviceCodeGrant implements GrantHandler {
     private readonly settings: DeviceCodeGrantSettings,
     private readonly devices: DeviceAuthorizationStore,
     private readonly accounts: AccountGuard,
-    private readonly tokens: AccessTokenIssuer,
+    private readonly tokens: TokenService,
     private readonly clock: Clock
   ) {}
 
@@ -73,29 +73,31 @@ export class DeviceCodeGrant implements GrantHandler {
       case 'denied':
         throw new AccessDeniedError('the user denied the authorization request')
       case 'approved':
-        return await this.redeem(rec, now, ip)
+        return await this.redeem(rec, client, now, ip)
     }
   }
 
-  private async redeem (rec: DeviceAuthorizationRecord, now: number, ip: string | null): Promise<TokenResponse> {
+  private async redeem (rec: DeviceAuthorizationRecord, client: ClientRecord, now: number, ip: string | null): Promise<TokenResponse> {
     // Re-check the account at redemption: disabled or locked after approving → no tokens.
-    const userId = rec.userId
-    if (userId === null || !await this.accounts.mayReceiveTokens(userId, new Date(now))) {
-      throw new AccessDeniedError('the approving account can no longer authorize devices')
-    }
-    const access = await this.tokens.issue({
-      subject: userId,
-      clientId: rec.clientId,
-      scope: rec.scope,
-      audience: this.settings.audience,
-      now,
-      ttlSeconds: this.settings.accessTokenTtlSeconds
+    const user = rec.userId === null ? null : await this.accounts.activeUser(rec.userId, new Date(now))
+    if (user === null) throw new AccessDeniedError('the approving account can no longer authorize devices')
+    const scope = parseScope(rec.scope)
+    const minted = await this.tokens.mint({
+      user,
+      client,
+      scope,
+      grantScope: scope,
+      audience: rec.resource ?? this.settings.defaultAudience,
+      resource: rec.resource,
+      grantId: rec.id,
+      authTime: rec.decidedAt ?? new Date(now),
+      now
     })
     const won = await this.devices.consume(rec.id, new Date(now), {
-      accessTokenId: access.jti, userId, clientId: rec.clientId, ip
+      accessTokenId: minted.jti, userId: user.id, clientId: client.id, ip, refreshToken: minted.refreshToken
     })
-    // A concurrent poll consumed it first: this one gets nothing (the token above is discarded unsent).
+    // A concurrent poll consumed it first: this one gets nothing (the tokens above are discarded unsent).
     if (!won) throw new InvalidGrantError('device_code already used')
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: rec.scope }
+    return minted.response
   }
 }

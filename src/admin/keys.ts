@@ -1,0 +1,38 @@
+// Signing key administration: list and rotate (see KeyManager.rotate for the timeline).
+import type { Config } from '../config.js'
+import { KeyManager, type KeyView } from '../oauth/signing-keys.js'
+import { resolveSecrets } from '../secrets.js'
+import type { Storage } from '../storage/index.js'
+
+export interface KeyListing { kid: string, alg: string, state: string, createdAt: string, activateAt: string | null, retireAt: string | null }
+
+const show = (k: KeyView): KeyListing => ({
+  kid: k.kid,
+  alg: k.alg,
+  state: k.state,
+  createdAt: k.createdAt.toISOString(),
+  activateAt: k.activateAt?.toISOString() ?? null,
+  retireAt: k.retireAt?.toISOString() ?? null
+})
+
+async function manager (config: Config, storage: Storage, now: () => number): Promise<KeyManager> {
+  const secrets = await resolveSecrets(config, storage)
+  const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, config.signingAlg, now)
+  await keys.init()
+  return keys
+}
+
+export async function listKeys (config: Config, storage: Storage, now = Date.now): Promise<KeyListing[]> {
+  return (await manager(config, storage, now)).list().map(show)
+}
+
+/**
+ * Publishes a new key now; it signs after KEY_PUBLISH_SECONDS (`publishSeconds`
+ * overrides, 0 for an emergency). The keys it replaces stay published for the
+ * longest token lifetime after that, so no live token stops verifying.
+ */
+export async function rotateKeys (config: Config, storage: Storage, publishSeconds = config.keyPublishSeconds, now = Date.now): Promise<KeyListing[]> {
+  const keys = await manager(config, storage, now)
+  await keys.rotate(publishSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+  return keys.list().map(show)
+}

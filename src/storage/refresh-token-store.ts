@@ -1,0 +1,47 @@
+import type { NewRefreshToken, RefreshTokenRecord, RefreshTokenStore } from '../oauth/stores.js'
+import type { Db } from './prisma.js'
+
+export class PrismaRefreshTokenStore implements RefreshTokenStore {
+  constructor (private readonly db: Db) {}
+
+  async findByHash (tokenHash: string): Promise<RefreshTokenRecord | null> {
+    const row = await this.db.refreshToken.findUnique({ where: { tokenHash }, include: { grant: { select: { revokedAt: true } } } })
+    if (row === null) return null
+    const { grant, ...rest } = row
+    return { ...rest, grantRevokedAt: grant.revokedAt }
+  }
+
+  async rotate (oldId: string, now: Date, next: NewRefreshToken): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      // Compare-and-set: of two concurrent refreshes with one token, one rotates it.
+      const { count } = await tx.refreshToken.updateMany({
+        where: { id: oldId, rotatedAt: null, revokedAt: null },
+        data: { rotatedAt: now, replacedById: next.id }
+      })
+      if (count !== 1) return false
+      await tx.refreshToken.create({ data: next })
+      return true
+    })
+  }
+
+  async addSibling (next: NewRefreshToken): Promise<void> {
+    await this.db.refreshToken.create({ data: next })
+  }
+
+  async revokeFamily (familyId: string, grantId: string, now: Date): Promise<void> {
+    await this.db.$transaction([
+      this.db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } }),
+      this.db.deviceAuthorization.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: now } })
+    ])
+  }
+
+  async purgeExpired (now: Date, limit: number): Promise<number> {
+    const rows = await this.db.refreshToken.findMany({
+      where: { OR: [{ expiresAt: { lt: now } }, { idleExpiresAt: { lt: now } }] },
+      select: { id: true },
+      take: limit
+    })
+    if (rows.length === 0) return 0
+    return (await this.db.refreshToken.deleteMany({ where: { id: { in: rows.map(r => r.id) } } })).count
+  }
+}
