@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { sha256 } from '../../src/oauth/codes.js'
 import { DEVICE_CODE_GRANT } from '../../src/oauth/grant-types.js'
 
 export const form = (o: Record<string, string>) => new URLSearchParams(o).toString()
@@ -29,4 +30,20 @@ export async function poll (app: FastifyInstance, clientId: string, deviceCode: 
 
 export function basic (id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
+}
+
+/** Runs a device flow to the end, approving directly in storage (the pages have their own tests). */
+export async function obtainTokens (
+  app: FastifyInstance, clientId: string, userId: string, now: number, extra: Record<string, string> = {}, auth: Record<string, string> = {}
+): Promise<Record<string, any>> {
+  const flow = await startDeviceFlow(app, clientId, extra)
+  const rec = await app.codepair.storage.devices.findByDeviceCodeHash(sha256(flow.device_code))
+  if (rec === null || !await app.codepair.storage.devices.decide(rec.id, 'approved', userId, new Date(now))) throw new Error('could not approve')
+  const res = await poll(app, clientId, flow.device_code, auth)
+  if (res.statusCode !== 200) throw new Error(`token request failed: ${res.body}`)
+  return res.json()
+}
+
+export async function refresh (app: FastifyInstance, clientId: string, refreshToken: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return await postForm(app, '/oauth/token', { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken, ...extra })
 }
