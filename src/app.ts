@@ -17,10 +17,11 @@ import { IdTokenIssuer } from './oauth/id-token.js'
 import { IntrospectionService } from './oauth/introspection.js'
 import { RevocationService } from './oauth/revocation.js'
 import { TokenService } from './oauth/token-service.js'
-import { AccessTokenVerifier } from './oauth/token-verifier.js'
-import requireScope from './plugins/require-scope.js'
+import { codepairResource } from './kits/resource/fastify.js'
+import { createVerifier, type Verifier } from './kits/resource/verifier.js'
 import apiMeRoutes from './routes/api-me.js'
 import introspectionRoutes from './routes/introspection.js'
+import qrRoutes from './routes/qr.js'
 import revocationRoutes from './routes/revocation.js'
 import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
@@ -44,7 +45,8 @@ export interface Services {
   secrets: Secrets
   keys: KeyManager
   tokens: TokenService
-  verifier: AccessTokenVerifier
+  /** Verifies our access tokens for any audience (introspection, revocation). */
+  verifier: Verifier
   grants: GrantRegistry
   revocation: RevocationService
   introspection: IntrospectionService
@@ -102,7 +104,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     keys.startReloading(config.keyReloadSeconds, err => app.log.warn({ err }, 'could not reload signing keys; keeping the current ones'))
     app.addHook('onClose', async () => keys.stop())
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer))
-    const verifier = new AccessTokenVerifier(keys, config.issuer, config.clockToleranceSeconds, clock)
+    const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
     const grants = new GrantRegistry()
       .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock))
@@ -142,11 +144,16 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(revocationRoutes)
   await app.register(introspectionRoutes)
 
-  // Protected APIs: bearer tokens verified locally for DEFAULT_AUDIENCE.
-  await app.register(requireScope, { verify: async (token: string) => await app.codepair.verifier.verify(token, config.defaultAudience) })
+  // Protected APIs, through the same plugin resource servers use (codepair/resource),
+  // with our own keys in memory instead of a remote JWKS: no I/O per request.
+  const { keys } = app.codepair
+  await app.register(codepairResource, {
+    verifier: createVerifier({ issuer: config.issuer, audience: config.defaultAudience, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
+  })
   await app.register(userinfoRoutes)
   await app.register(apiMeRoutes)
   await app.register(assetRoutes)
+  await app.register(qrRoutes)
 
   // Browser pages, in their own scope with sessions, CSRF and strict headers.
   await app.register(async (scope) => {

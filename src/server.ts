@@ -3,6 +3,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { firstRunHints } from './first-run.js'
 
 async function main (): Promise<void> {
   let config
@@ -23,6 +24,8 @@ async function main (): Promise<void> {
   })
   await app.listen({ host: config.host, port: config.port })
   app.log.info({ issuer: config.issuer, database: config.database.dialect, mode: config.mode }, 'codepair is ready')
+  const hints = await firstRunHints(config, app.codepair.storage)
+  if (hints !== null) process.stderr.write(`${hints}\n`)
 }
 
 main().catch((err) => {

@@ -12,6 +12,7 @@ import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../storage/database-url.
 import { migrateDatabase } from '../storage/migrate.js'
 import { createPrismaClient, type Db } from '../storage/prisma.js'
 import { printRecord, printTable } from './output.js'
+import { DEVICE_EXIT, runDeviceSimulator } from './device-simulator.js'
 import { readPassword } from './password-input.js'
 
 export const USAGE = `Usage: codepair <command> [options]
@@ -45,6 +46,12 @@ Signing keys
                                        (default KEY_PUBLISH_SECONDS); old keys retire
                                        once every token they signed has expired
 
+Device simulator (a TV on the command line, built on codepair/device)
+  device --client ID [--scope "openid profile"] [--resource URI] [--issuer URL] [--token-file PATH]
+                                       shows the code and a QR code, polls, then calls /api/me;
+                                       exit 0 approved, 10 denied, 11 expired, 1 error.
+                                       A confidential client's secret comes from CODEPAIR_CLIENT_SECRET.
+
 Every command takes --json for machine-readable output. Passwords are read from a
 hidden prompt, or from standard input with --password-stdin; never from arguments.
 DATABASE_URL (environment or .env) selects the database; default ${DEFAULT_DATABASE_URL}.
@@ -62,6 +69,11 @@ const OPTIONS = {
   email: { type: 'string' },
   'password-stdin': { type: 'boolean' },
   identifier: { type: 'string' },
+  client: { type: 'string' },
+  scope: { type: 'string' },
+  resource: { type: 'string' },
+  issuer: { type: 'string' },
+  'token-file': { type: 'string' },
   'publish-seconds': { type: 'string' }
 } as const
 
@@ -101,6 +113,25 @@ export async function run (argv: string[]): Promise<number> {
   if (o.help === true || group === undefined || group === 'help') {
     process.stdout.write(USAGE)
     return group === undefined && o.help !== true ? 2 : 0
+  }
+
+  if (group === 'device') {
+    if (o.client === undefined) throw new AdminError('--client is required (see codepair help)')
+    if (process.env.ISSUER === undefined && existsSync('.env')) process.loadEnvFile('.env')
+    const issuer = (o.issuer ?? process.env.ISSUER ?? `http://localhost:${process.env.PORT ?? 3000}`).replace(/\/+$/, '')
+    try {
+      return await runDeviceSimulator({
+        issuer,
+        clientId: o.client,
+        clientSecret: process.env.CODEPAIR_CLIENT_SECRET,
+        scope: o.scope ?? 'openid profile',
+        resource: o.resource,
+        tokenFile: o['token-file']
+      })
+    } catch (err) {
+      process.stderr.write(`codepair device: ${(err as Error).message}\n`)
+      return DEVICE_EXIT.error
+    }
   }
 
   switch (`${group} ${action ?? ''}`.trim()) {

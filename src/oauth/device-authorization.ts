@@ -40,6 +40,8 @@ export interface DeviceAuthorizationResponse {
   verification_uri_complete: string
   expires_in: number
   interval: number
+  /** codepair extension: an SVG QR code of verification_uri_complete (".png" for PNG). */
+  verification_qr_uri: string
 }
 
 export class DeviceAuthorizationService {
@@ -67,12 +69,13 @@ export class DeviceAuthorizationService {
 
     const now = this.clock()
     const deviceCode = generateDeviceCode()
+    const id = randomUUID()
     const verificationUri = `${this.settings.issuer}/activate`
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.settings.userCodeLength)
       try {
         await this.devices.create({
-          id: randomUUID(),
+          id,
           deviceCodeHash: sha256(deviceCode),
           userCodeHash: userCodeHmac(this.userCodeKey, userCode),
           clientId: client.id,
@@ -97,7 +100,8 @@ export class DeviceAuthorizationService {
         verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(shown)}`,
         expires_in: this.settings.deviceCodeTtlSeconds,
         // Always sent: clients that fall back to their own default poll too fast.
-        interval: this.settings.pollIntervalSeconds
+        interval: this.settings.pollIntervalSeconds,
+        verification_qr_uri: `${this.settings.issuer}/qr/${id}.svg?user_code=${encodeURIComponent(shown)}`
       }
     }
     throw new ServerError('could not allocate a unique user code')

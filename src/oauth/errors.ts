@@ -51,15 +51,3 @@ export class TemporarilyUnavailableError extends OAuthError {
   override readonly status = 503
   constructor (description: string, readonly retryAfterSeconds = 5) { super(description) }
 }
-
-// RFC 6750 §3.1: errors of protected resources (answered with WWW-Authenticate).
-export class InvalidTokenError extends OAuthError {
-  readonly error = 'invalid_token'
-  override readonly status = 401
-}
-
-export class InsufficientScopeError extends OAuthError {
-  readonly error = 'insufficient_scope'
-  override readonly status = 403
-  constructor (description: string, readonly requiredScopes: string[]) { super(description) }
-}

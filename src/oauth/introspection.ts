@@ -3,9 +3,10 @@
 import type { AccountGuard } from '../accounts/account-guard.js'
 import type { Clock } from './clock.js'
 import { sha256 } from './codes.js'
-import { InvalidClientError, InvalidTokenError } from './errors.js'
+import { InvalidClientError } from './errors.js'
 import type { ClientRecord, RefreshTokenStore, RevokedTokenStore } from './stores.js'
-import { looksLikeJwt, type AccessTokenVerifier } from './token-verifier.js'
+import { InvalidTokenError } from '../kits/resource/errors.js'
+import { looksLikeJwt, type Verifier } from '../kits/resource/verifier.js'
 
 export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>)
 
@@ -16,7 +17,7 @@ export class IntrospectionService {
     private readonly issuer: string,
     private readonly refreshTokens: RefreshTokenStore,
     private readonly revoked: RevokedTokenStore,
-    private readonly verifier: AccessTokenVerifier,
+    private readonly verifier: Verifier,
     private readonly accounts: AccountGuard,
     private readonly clock: Clock
   ) {}

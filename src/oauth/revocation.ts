@@ -1,15 +1,16 @@
 // RFC 7009 token revocation.
 import type { Clock } from './clock.js'
 import { sha256 } from './codes.js'
-import { InvalidRequestError, InvalidTokenError } from './errors.js'
+import { InvalidRequestError } from './errors.js'
 import type { ClientRecord, RefreshTokenStore, RevokedTokenStore } from './stores.js'
-import { looksLikeJwt, type AccessTokenVerifier } from './token-verifier.js'
+import { InvalidTokenError } from '../kits/resource/errors.js'
+import { looksLikeJwt, type Verifier } from '../kits/resource/verifier.js'
 
 export class RevocationService {
   constructor (
     private readonly refreshTokens: RefreshTokenStore,
     private readonly revoked: RevokedTokenStore,
-    private readonly verifier: AccessTokenVerifier,
+    private readonly verifier: Verifier,
     private readonly clock: Clock
   ) {}
 

@@ -1,7 +1,7 @@
 // Signing keys: persisted (never generated fresh at each boot, RFC-CHECKLIST "Keys"),
 // private halves encrypted at rest with a key derived from SECRET_KEY.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose'
+import { calculateJwkThumbprint, errors, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose'
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA'
 export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
@@ -107,6 +107,13 @@ export class KeyManager {
 
   verificationKey (kid: string): CryptoKey | undefined {
     return this.#verify.get(kid)
+  }
+
+  /** A jose key resolver over the published keys: verification without any I/O. */
+  readonly getKey: JWTVerifyGetKey = (header) => {
+    const key = header.kid === undefined ? undefined : this.#verify.get(header.kid)
+    if (key === undefined) throw new errors.JWKSNoMatchingKey()
+    return key
   }
 
   /** RFC 7517 JWK Set with every published public key. */

@@ -1,8 +1,8 @@
 // OpenID Connect UserInfo (OIDC Core §5.3): GET or POST with a bearer token carrying `openid`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { claimsFor } from '../oauth/claims.js'
-import { InvalidTokenError } from '../oauth/errors.js'
-import { sendBearerError } from '../plugins/require-scope.js'
+import { InvalidTokenError } from '../kits/resource/errors.js'
+import { sendBearerError } from '../kits/resource/fastify.js'
 
 export default async function userinfoRoutes (app: FastifyInstance): Promise<void> {
   const { accountGuard, clock } = app.codepair

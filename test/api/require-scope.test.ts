@@ -65,7 +65,7 @@ t.test('a token for another API (RFC 8707 resource) is refused here and accepted
   const tokens = await obtainTokens(app, client.id, user.id, clock.ms, { scope: 'read profile', resource: 'https://api.example.com' })
   const res = await call(`Bearer ${tokens.access_token}`)
   t.equal(res.statusCode, 401, 'wrong audience')
-  const claims = await app.codepair.verifier.verify(tokens.access_token, 'https://api.example.com')
+  const claims = await app.codepair.verifier.verify(tokens.access_token, { audience: 'https://api.example.com' })
   t.same(claims.audience, ['https://api.example.com'])
   t.same(claims.scopes, ['read', 'profile'])
 })

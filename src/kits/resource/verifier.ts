@@ -1,0 +1,79 @@
+// A framework-neutral verifier of codepair access tokens (RFC 9068): pinned algorithms,
+// typ at+jwt, issuer, audience, expiry with a small leeway, required scopes.
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { InsufficientScopeError, InvalidTokenError, KeysUnavailableError } from './errors.js'
+
+/** Never `none`, never HMAC (a public key must not become a shared secret). */
+export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA']
+
+export interface VerifierOptions {
+  issuer: string
+  /** The API's identifier; tokens for other audiences are refused. Omit only to accept any audience. */
+  audience?: string
+  /** Resolves the signing key: a cached remote JWKS (remote-jwks.ts) or a local key set. */
+  keys: JWTVerifyGetKey
+  algorithms?: string[]
+  clockToleranceSeconds?: number
+  now?: () => number
+}
+
+export interface VerifiedToken {
+  subject: string
+  clientId: string
+  scopes: string[]
+  audience: string[]
+  jti: string
+  expiresAt: number
+  issuedAt: number
+  claims: JWTPayload
+}
+
+export interface Verifier {
+  /** Resolves with the verified token or throws InvalidTokenError / InsufficientScopeError / KeysUnavailableError. */
+  verify (token: string, options?: { requiredScopes?: string[], audience?: string }): Promise<VerifiedToken>
+}
+
+export function looksLikeJwt (token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
+}
+
+export function createVerifier (opts: VerifierOptions): Verifier {
+  const algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS
+  const tolerance = opts.clockToleranceSeconds ?? 5
+  return {
+    async verify (token, options = {}) {
+      if (!looksLikeJwt(token)) throw new InvalidTokenError('malformed token')
+      let payload: JWTPayload
+      try {
+        ({ payload } = await jwtVerify(token, opts.keys, {
+          issuer: opts.issuer,
+          audience: options.audience ?? opts.audience,
+          typ: 'at+jwt', // an ID token (typ JWT) is not an access token
+          algorithms,
+          clockTolerance: tolerance,
+          currentDate: opts.now === undefined ? undefined : new Date(opts.now()),
+          requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id']
+        }))
+      } catch (err) {
+        if (err instanceof KeysUnavailableError) throw err
+        throw new InvalidTokenError(err instanceof errors.JWTExpired ? 'the access token has expired' : 'the access token is not valid here')
+      }
+      const scope = typeof payload.scope === 'string' ? payload.scope : ''
+      const scopes = scope === '' ? [] : scope.split(' ')
+      const required = options.requiredScopes ?? []
+      if (required.some(s => !scopes.includes(s))) {
+        throw new InsufficientScopeError(`this requires the scope ${required.join(' ')}`, required)
+      }
+      return {
+        subject: String(payload.sub),
+        clientId: String(payload.client_id),
+        scopes,
+        audience: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
+        jti: String(payload.jti),
+        expiresAt: Number(payload.exp),
+        issuedAt: Number(payload.iat),
+        claims: payload
+      }
+    }
+  }
+}
