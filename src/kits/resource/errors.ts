@@ -21,4 +21,8 @@ export class InsufficientScopeError extends BearerError {
 /** The issuer's keys could not be fetched, so the token cannot be checked (fail closed). */
 export class KeysUnavailableError extends Error {
   readonly code = 'CODEPAIR_ERR_KEYS_UNAVAILABLE'
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'KeysUnavailableError'
+  }
 }

@@ -60,9 +60,12 @@ export function createCachedRemoteJwks (jwksUri: string | URL, opts: RemoteJwksO
     try {
       return await (local as JWTVerifyGetKey)(header, token)
     } catch (err) {
-      // An unknown kid may be a freshly rotated key: refetch, at most once per cooldown.
-      if (!(err instanceof errors.JWKSNoMatchingKey) || now() - lastAttempt < cooldown) throw err
-      await refresh()
+      // An unknown kid may be a freshly rotated key: refetch, at most once per cooldown
+      // (or wait for the fetch already under way).
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err
+      if (inflight !== undefined) await inflight
+      else if (now() - lastAttempt < cooldown) throw err
+      else await refresh()
       return await (local as JWTVerifyGetKey)(header, token)
     }
   }
