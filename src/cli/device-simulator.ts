@@ -39,7 +39,7 @@ export async function showCode (auth: DeviceAuthorization, out: NodeJS.WritableS
 export async function runDeviceSimulator (o: SimulatorOptions): Promise<number> {
   const out = o.out ?? process.stdout
   const tty = out.isTTY === true
-  const client = await DeviceClient.discover({ issuer: o.issuer, clientId: o.clientId, clientSecret: o.clientSecret })
+  const client = await DeviceClient.discover({ issuer: o.issuer, clientId: o.clientId, clientSecret: o.clientSecret, userAgent: 'codepair device simulator' })
   const auth = await client.start({ scope: o.scope, resource: o.resource })
   await showCode(auth, out)
 

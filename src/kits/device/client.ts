@@ -11,6 +11,8 @@ export interface DeviceClientOptions {
   clientSecret?: string
   fetch?: typeof fetch
   timeoutMs?: number
+  /** Sent as User-Agent; the person sees it on the confirmation page (default "codepair-device-kit"). */
+  userAgent?: string
   now?: () => number
   /** Waits `ms` or rejects when `signal` aborts; replaceable in tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
@@ -70,7 +72,7 @@ export class DeviceClient {
   readonly #sleep: NonNullable<DeviceClientOptions['sleep']>
 
   private constructor (readonly options: DeviceClientOptions, readonly metadata: ServerMetadata) {
-    this.#http = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 10000 }
+    this.#http = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 10000, userAgent: options.userAgent ?? 'codepair-device-kit' }
     this.#now = options.now ?? Date.now
     this.#sleep = options.sleep ?? defaultSleep
   }

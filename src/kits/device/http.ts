@@ -3,6 +3,8 @@ import { NetworkError, OAuthProtocolError } from './errors.js'
 export interface Http {
   fetch: typeof fetch
   timeoutMs: number
+  /** Shown to the person on the confirmation page as "Device software". */
+  userAgent: string
 }
 
 export interface FormResult { status: number, body: Record<string, any>, retryAfterSeconds: number | undefined }
@@ -15,7 +17,7 @@ export async function postForm (http: Http, url: string, form: Record<string, st
   try {
     res = await http.fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': http.userAgent, ...headers },
       body,
       signal: AbortSignal.timeout(http.timeoutMs)
     })
