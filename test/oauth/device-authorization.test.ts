@@ -13,7 +13,7 @@ t.test('a public client gets a complete, uncacheable device authorization respon
   t.equal(res.statusCode, 200)
   t.equal(res.headers['cache-control'], 'no-store')
   const body = res.json()
-  t.same(Object.keys(body).sort(), ['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete'])
+  t.same(Object.keys(body).sort(), ['device_code', 'expires_in', 'interval', 'user_code', 'verification_qr_uri', 'verification_uri', 'verification_uri_complete'])
   t.ok(Buffer.from(body.device_code, 'base64url').length >= 32, 'device_code carries at least 256 random bits')
   t.match(body.user_code, new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`))
   t.equal(body.verification_uri, 'http://localhost:3000/activate')

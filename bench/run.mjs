@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// npm run bench — every hot path of codepair measured as a ratio to a bare Fastify
+// route measured in the same run. Servers run pinned to core 0 (taskset), the load
+// generator (autocannon, 50 keep-alive connections) to core 1. Each scenario: a warm-up
+// run (discarded), then BENCH_RUNS runs of BENCH_SECONDS; min/median/max are reported.
+// Everything targets 127.0.0.1 and is bounded in time and request count.
+//
+// Environment: BENCH_SECONDS (10), BENCH_RUNS (3), BENCH_WARMUP (3), BENCH_MEMORY_POLLS
+// (1000000; 0 skips), BENCH_POSTGRES (auto: used when 127.0.0.1:5432 answers; 0 skips),
+// TEST_POSTGRES_URL (postgresql://postgres@127.0.0.1:5432/postgres).
+import { spawn, spawnSync } from 'node:child_process'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import pg from 'pg'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3)
+const MEMORY_POLLS = Number(process.env.BENCH_MEMORY_POLLS ?? 1000000)
+const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
+const GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+const CLIENT = 'bench-tv'
+const TMP = mkdtempSync(join(os.tmpdir(), 'codepair-bench-'))
+const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const started = Date.now()
+
+const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`)
+const sha = (s) => createHash('sha256').update(s).digest('base64url')
+const pinned = (core, args) => HAS_TASKSET ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)]
+
+// ---------------------------------------------------------------- processes
+
+async function startServer (kind, env = {}) {
+  const [cmd, args] = pinned(0, [process.execPath, '--expose-gc', join(ROOT, 'bench/server.mjs'), kind])
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  const port = await new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`${kind} did not start`)), 60000)
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /READY (\d+)/.exec(out)
+      if (m) { clearTimeout(timer); resolve(Number(m[1])) }
+    })
+    child.on('exit', (code) => reject(new Error(`${kind} exited with ${code}`)))
+  })
+  const memory = (gc = true) => new Promise((resolve) => {
+    child.once('message', (m) => resolve(m.memory))
+    child.send({ type: 'memory', gc })
+  })
+  const stop = () => new Promise((resolve) => { child.removeAllListeners('exit'); child.once('exit', resolve); child.kill('SIGTERM') })
+  return { port, memory, stop }
+}
+
+function load (spec) {
+  const [cmd, args] = pinned(1, [process.execPath, join(ROOT, 'bench/load.mjs'), JSON.stringify(spec)])
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`))
+      resolve(JSON.parse(out.trim().split('\n').pop()))
+    })
+  })
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function measure (label, spec) {
+  log(`${label}: warm-up ${WARMUP} s`)
+  await load({ ...spec, seconds: WARMUP })
+  const runs = []
+  for (let i = 0; i < RUNS; i++) {
+    const r = await load({ ...spec, seconds: SECONDS })
+    log(`${label}: run ${i + 1}/${RUNS}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${JSON.stringify(r.classes)}`)
+    runs.push(r)
+  }
+  const classes = {}
+  for (const r of runs) for (const [k, v] of Object.entries(r.classes)) classes[k] = (classes[k] ?? 0) + v
+  return {
+    label,
+    rps: { min: Math.min(...runs.map(r => r.rps)), median: median(runs.map(r => r.rps)), max: Math.max(...runs.map(r => r.rps)) },
+    p50: median(runs.map(r => r.p50)),
+    p99: median(runs.map(r => r.p99)),
+    errors: runs.reduce((a, r) => a + r.errors + r.timeouts, 0),
+    classes
+  }
+}
+
+// ---------------------------------------------------------------- databases
+
+function migrate (url) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'migrate'], { env: { ...process.env, DATABASE_URL: url }, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`)
+}
+
+let sqliteTemplate
+function freshSqlite (name) {
+  if (sqliteTemplate === undefined) {
+    sqliteTemplate = join(TMP, 'template.db')
+    migrate(`file:${sqliteTemplate}`)
+  }
+  const file = join(TMP, `${name}.db`)
+  copyFileSync(sqliteTemplate, file)
+  return { url: `file:${file}`, file }
+}
+
+let pgTemplateReady = false
+const pgDatabases = []
+async function freshPostgres (name) {
+  const admin = new pg.Client({ connectionString: PG_ADMIN })
+  await admin.connect()
+  try {
+    const template = 'codepair_bench_template'
+    if (!pgTemplateReady) {
+      await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
+      await admin.query(`CREATE DATABASE ${template}`)
+      const u = new URL(PG_ADMIN); u.pathname = `/${template}`
+      migrate(u.toString())
+      pgTemplateReady = true
+    }
+    const db = `codepair_bench_${name}`
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+    await admin.query(`CREATE DATABASE ${db} TEMPLATE ${template}`)
+    pgDatabases.push(db)
+    const u = new URL(PG_ADMIN); u.pathname = `/${db}`
+    return { url: u.toString() }
+  } finally {
+    await admin.end()
+  }
+}
+
+async function dropPostgres () {
+  if (pgDatabases.length === 0 && !pgTemplateReady) return
+  const admin = new pg.Client({ connectionString: PG_ADMIN })
+  await admin.connect()
+  for (const db of [...pgDatabases, 'codepair_bench_template']) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+  await admin.end()
+}
+
+/** Inserts the bench client and `count` live device authorizations; returns their device codes. */
+async function seed (target, { codes = 0, status = 'pending', userId = null } = {}) {
+  const now = Date.now()
+  const deviceCodes = Array.from({ length: codes }, () => randomBytes(32).toString('base64url'))
+  const rows = deviceCodes.map((dc) => [randomUUID(), sha(dc), sha(randomBytes(16).toString('hex')), CLIENT, 'openid profile', status, userId, now, now + 3600 * 1000, 5])
+  const client = [CLIENT, 'Bench TV', 'public', `${GRANT} refresh_token`, 'openid profile email offline_access', 'openid profile', now, now]
+  const user = ['bench-user', 'bench', '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG', now, now]
+  if (target.file !== undefined) {
+    const db = new Database(target.file)
+    db.prepare('INSERT INTO "Client" (id, name, type, "grantTypes", scopes, "defaultScopes", "createdAt", "updatedAt") VALUES (?,?,?,?,?,?,?,?)').run(...client)
+    db.prepare('INSERT INTO "User" (id, username, "passwordHash", "createdAt", "updatedAt") VALUES (?,?,?,?,?)').run(...user)
+    const ins = db.prepare('INSERT INTO "DeviceAuthorization" (id, "deviceCodeHash", "userCodeHash", "clientId", scope, status, "userId", "createdAt", "expiresAt", "intervalSeconds") VALUES (?,?,?,?,?,?,?,?,?,?)')
+    db.transaction(() => { for (const r of rows) ins.run(...r) })()
+    db.close()
+  } else {
+    const c = new pg.Client({ connectionString: target.url })
+    await c.connect()
+    const ts = (ms) => new Date(ms)
+    await c.query('INSERT INTO "Client" (id, name, type, "grantTypes", scopes, "defaultScopes", "createdAt", "updatedAt") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [...client.slice(0, 6), ts(now), ts(now)])
+    await c.query('INSERT INTO "User" (id, username, "passwordHash", "createdAt", "updatedAt") VALUES ($1,$2,$3,$4,$5)', [...user.slice(0, 3), ts(now), ts(now)])
+    for (let i = 0; i < rows.length; i += 1000) {
+      const chunk = rows.slice(i, i + 1000)
+      const values = []
+      const params = []
+      chunk.forEach((r, j) => {
+        values.push(`(${Array.from({ length: 10 }, (_, k) => `$${j * 10 + k + 1}`).join(',')})`)
+        params.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ts(r[7]), ts(r[8]), r[9])
+      })
+      await c.query(`INSERT INTO "DeviceAuthorization" (id, "deviceCodeHash", "userCodeHash", "clientId", scope, status, "userId", "createdAt", "expiresAt", "intervalSeconds") VALUES ${values.join(',')}`, params)
+    }
+    await c.end()
+  }
+  return deviceCodes
+}
+
+function codepairEnv (url, extra = {}) {
+  return {
+    DATABASE_URL: url,
+    SECRET_KEY: 'bench-secret-key-bench-secret-key-bench-secret-key',
+    ISSUER: 'http://127.0.0.1:3000',
+    LOG_LEVEL: 'silent',
+    PURGE_INTERVAL_SECONDS: '0',
+    KEY_RELOAD_SECONDS: '0',
+    // Room for the live codes the bench creates, within the brute-force bound:
+    // 50 × 10^7 / 20^12 ≈ 1.2 × 10⁻⁷ < 10⁻⁶.
+    USER_CODE_LENGTH: '12',
+    MAX_LIVE_CODES: '10000000',
+    ...extra
+  }
+}
+
+const pollBodies = (name, codes) => {
+  const file = join(TMP, `${name}-bodies.json`)
+  writeFileSync(file, JSON.stringify(codes.map(dc => `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${dc}`)))
+  return file
+}
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+
+// ---------------------------------------------------------------- scenarios
+
+async function withCodepair (dialect, name, seedOpts, env, fn) {
+  const target = dialect === 'sqlite' ? freshSqlite(name) : await freshPostgres(name)
+  const codes = await seed(target, seedOpts)
+  const server = await startServer('codepair', codepairEnv(target.url, env))
+  try {
+    return await fn(server, codes)
+  } finally {
+    await server.stop()
+  }
+}
+
+async function scenarios (dialect) {
+  const results = []
+  const tag = (r, extra = {}) => results.push({ ...r, dialect, ...extra })
+
+  tag(await withCodepair(dialect, `da_${dialect}`, {}, {}, async (s) =>
+    await measure(`${dialect} device authorization`, { port: s.port, method: 'POST', path: '/oauth/device_authorization', headers: FORM, body: `client_id=${CLIENT}&scope=openid%20profile` })), { scenario: 'device_authorization' })
+
+  // At the RFC pace: 50,000 codes polled in turn, so each waits ≥ 10 s at 5,000 req/s (interval 5 s).
+  let memoryResult
+  tag(await withCodepair(dialect, `pending_${dialect}`, { codes: 50000 }, {}, async (s, codes) => {
+    const spec = { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('pending', codes) }
+    const r = await measure(`${dialect} pending polls (50,000 codes, RFC pace)`, spec)
+    if (dialect === 'sqlite' && MEMORY_POLLS > 0) {
+      const afterWarmup = await s.memory()
+      log(`memory: ${MEMORY_POLLS.toLocaleString()} more polls…`)
+      const long = await load({ ...spec, amount: MEMORY_POLLS })
+      const after = await s.memory()
+      memoryResult = { polls: long.requests, afterWarmup, after, classes: long.classes }
+      log(`memory: rss ${(afterWarmup.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB, heapUsed ${(afterWarmup.heapUsed / 2 ** 20).toFixed(1)} → ${(after.heapUsed / 2 ** 20).toFixed(1)} MiB`)
+    }
+    return r
+  }), { scenario: 'pending' })
+
+  tag(await withCodepair(dialect, `slow_${dialect}`, { codes: 50 }, {}, async (s, codes) =>
+    await measure(`${dialect} polls too fast (slow_down)`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('slow', codes) })), { scenario: 'slow_down' })
+
+  // Table size: 1,000 vs 100,000 live codes, all polled in turn. With an interval of 1 s and
+  // 1 s of leeway every poll is on pace whatever the rate, so both runs answer
+  // authorization_pending and do the same work per poll.
+  for (const n of [1000, 100000]) {
+    tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
+      await measure(`${dialect} pending polls, ${n.toLocaleString()} live codes`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies(`live${n}`, codes) })), { scenario: `pending_${n}` })
+  }
+
+  if (dialect === 'sqlite') {
+    // No database on these paths: measured once.
+    await withCodepair(dialect, 'static', { codes: 1, status: 'approved', userId: 'bench-user' }, {}, async (s, codes) => {
+      const token = await fetch(`http://127.0.0.1:${s.port}/oauth/token`, { method: 'POST', headers: FORM, body: `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${codes[0]}` }).then(r => r.json())
+      if (typeof token.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(token)}`)
+      tag(await measure('GET /api/me (JWT verification)', { port: s.port, method: 'GET', path: '/api/me', headers: { authorization: `Bearer ${token.access_token}` } }), { scenario: 'api_me' })
+      tag(await measure('GET /.well-known/jwks.json', { port: s.port, method: 'GET', path: '/.well-known/jwks.json' }), { scenario: 'jwks' })
+      tag(await measure('GET /.well-known/openid-configuration', { port: s.port, method: 'GET', path: '/.well-known/openid-configuration' }), { scenario: 'discovery' })
+    })
+  }
+  return { results, memory: memoryResult }
+}
+
+// ---------------------------------------------------------------- report
+
+const TARGETS = {
+  device_authorization: 0.30, pending: 0.30, slow_down: 0.30, api_me: 0.60, jwks: 0.80, discovery: 0.80
+}
+
+function report (ceiling, results, memory) {
+  const lines = []
+  const fmt = (n) => Math.round(n).toLocaleString('en-US')
+  lines.push('| scenario | db | req/s median (min–max) | ratio to ceiling | target | p50 ms | p99 ms | p99 ≤ 3×p50 | responses |')
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+  lines.push(`| ceiling: bare Fastify POST | – | ${fmt(ceiling.rps.median)} (${fmt(ceiling.rps.min)}–${fmt(ceiling.rps.max)}) | 1.00 | | ${ceiling.p50} | ${ceiling.p99} | ${ceiling.p99 <= 3 * Math.max(ceiling.p50, 1) ? 'yes' : 'no'} | ${Object.entries(ceiling.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
+  for (const r of results) {
+    const ratio = r.rps.median / ceiling.rps.median
+    const target = TARGETS[r.scenario]
+    const met = target === undefined ? '' : `≥ ${target.toFixed(2)} ${ratio >= target ? '✓' : '✗'}`
+    const p99ok = r.p99 <= 3 * Math.max(r.p50, 1)
+    lines.push(`| ${r.label} | ${r.dialect} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}–${fmt(r.rps.max)}) | ${ratio.toFixed(2)} | ${met} | ${r.p50} | ${r.p99} | ${p99ok ? 'yes' : 'no'} | ${Object.entries(r.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
+  }
+  for (const dialect of ['sqlite', 'postgresql']) {
+    const a = results.find(r => r.dialect === dialect && r.scenario === 'pending_1000')
+    const b = results.find(r => r.dialect === dialect && r.scenario === 'pending_100000')
+    if (a && b) lines.push(`\n${dialect}: pending polls with 100,000 live codes run at ${(100 * b.rps.median / a.rps.median).toFixed(1)} % of the rate with 1,000 (target ≥ 90 %).`)
+  }
+  if (memory) {
+    const mb = (x) => (x / 2 ** 20).toFixed(1)
+    const growth = 100 * (memory.after.rss - memory.afterWarmup.rss) / memory.afterWarmup.rss
+    lines.push(`\nMemory (SQLite, after GC): RSS ${mb(memory.afterWarmup.rss)} MiB after warm-up → ${mb(memory.after.rss)} MiB after ${fmt(memory.polls)} more polls (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, target ≤ 10 %); heap used ${mb(memory.afterWarmup.heapUsed)} → ${mb(memory.after.heapUsed)} MiB.`)
+  }
+  return lines.join('\n')
+}
+
+async function postgresReachable () {
+  if (process.env.BENCH_POSTGRES === '0') return false
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 })
+  try { await c.connect(); await c.end(); return true } catch { return false }
+}
+
+async function main () {
+  log(`codepair bench: ${RUNS} × ${SECONDS} s per scenario after ${WARMUP} s of warm-up; ${HAS_TASKSET ? 'server on core 0, load on core 1' : 'taskset missing: not pinned'}`)
+  const ceilingServer = await startServer('ceiling')
+  const ceiling = await measure('ceiling (bare Fastify POST)', { port: ceilingServer.port, method: 'POST', path: '/ceiling', headers: { 'content-type': 'application/json' }, body: '{"device_code":"x"}' })
+  await ceilingServer.stop()
+
+  const all = []
+  const sqlite = await scenarios('sqlite')
+  all.push(...sqlite.results)
+  if (await postgresReachable()) all.push(...(await scenarios('postgresql')).results)
+  else log('PostgreSQL not reachable: SQLite only')
+
+  const table = report(ceiling, all, sqlite.memory)
+  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`
+  const when = new Date().toISOString()
+  process.stdout.write(`\ncodepair bench — ${when}\n${machine}\n\n${table}\n`)
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true })
+  const json = JSON.stringify({ when, machine, seconds: SECONDS, runs: RUNS, ceiling, results: all, memory: sqlite.memory, table }, null, 2)
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), json)
+  writeFileSync(join(ROOT, `bench/results/${when.slice(0, 19).replace(/[:T]/g, '-')}.json`), json)
+  log('results written to bench/results/latest.json')
+}
+
+try {
+  await main()
+} finally {
+  await dropPostgres().catch(() => {})
+  rmSync(TMP, { recursive: true, force: true })
+}
