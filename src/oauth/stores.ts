@@ -124,15 +124,32 @@ export interface UserStore {
   updatePasswordHash (id: string, passwordHash: string): Promise<void>
 }
 
+/** What one poll statement saw and did (DeviceAuthorizationStore.poll). */
+export interface PollResult {
+  /** This poll was on time and recorded; false: too early, and the interval grew. */
+  accepted: boolean
+  id: string
+  status: DeviceStatus
+  /** The interval after this poll. */
+  intervalSeconds: number
+  userId: string | null
+  scope: string
+  resource: string | null
+  decidedAt: Date | null
+}
+
 export interface DeviceAuthorizationStore {
   create (record: NewDeviceAuthorization): Promise<void>
+  /**
+   * RFC 8628 §3.5 in one atomic step, for a live (unexpired, unconsumed, unrevoked) code
+   * of this client: a poll at least `intervalSeconds − leewayMs` after the last accepted
+   * one (or the first) is recorded; an earlier one adds `stepSeconds` to the interval.
+   * null when no live code of this client matches.
+   */
+  poll (deviceCodeHash: string, clientId: string, now: Date, leewayMs: number, stepSeconds: number): Promise<PollResult | null>
   findByDeviceCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findByUserCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findById (id: string): Promise<DeviceAuthorizationRecord | null>
-  /** Records an accepted poll; false when another poll got there first (lastPollAt moved). */
-  acceptPoll (id: string, seenLastPollAt: Date | null, now: Date): Promise<boolean>
-  /** Adds `seconds` to the polling interval; returns the new interval. */
-  slowDown (id: string, seconds: number): Promise<number>
   /** pending → approved/denied, once: false if it was no longer pending or had expired. */
   decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean>
   /**

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import {
   DuplicateUserCodeError,
-  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization
+  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization, type PollResult
 } from '../oauth/stores.js'
-import { isUniqueViolation } from './errors.js'
+import type { HotPath } from './hot-path.js'
 import type { Db } from './prisma.js'
 
 type Row = NonNullable<Awaited<ReturnType<Db['deviceAuthorization']['findUnique']>>>
@@ -11,15 +12,14 @@ const toRecord = (row: Row | null): DeviceAuthorizationRecord | null =>
   row === null ? null : { ...row, status: row.status as DeviceStatus }
 
 export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore {
-  constructor (private readonly db: Db) {}
+  constructor (private readonly db: Db, private readonly hot: HotPath) {}
 
   async create (record: NewDeviceAuthorization): Promise<void> {
-    try {
-      await this.db.deviceAuthorization.create({ data: { ...record, status: 'pending' } })
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateUserCodeError('user code already in use', { cause: err })
-      throw err
-    }
+    if (await this.hot.insertDeviceAuthorization(record) === 'duplicate') throw new DuplicateUserCodeError('user code already in use')
+  }
+
+  async poll (deviceCodeHash: string, clientId: string, now: Date, leewayMs: number, stepSeconds: number): Promise<PollResult | null> {
+    return await this.hot.poll(deviceCodeHash, clientId, now.getTime(), leewayMs, stepSeconds, randomBytes(12).toString('base64url'))
   }
 
   async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceAuthorizationRecord | null> {
@@ -32,24 +32,6 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
 
   async findById (id: string): Promise<DeviceAuthorizationRecord | null> {
     return toRecord(await this.db.deviceAuthorization.findUnique({ where: { id } }))
-  }
-
-  async acceptPoll (id: string, seenLastPollAt: Date | null, now: Date): Promise<boolean> {
-    // Compare-and-set on lastPollAt: of two concurrent polls only one is accepted.
-    const { count } = await this.db.deviceAuthorization.updateMany({
-      where: { id, lastPollAt: seenLastPollAt },
-      data: { lastPollAt: now }
-    })
-    return count === 1
-  }
-
-  async slowDown (id: string, seconds: number): Promise<number> {
-    const row = await this.db.deviceAuthorization.update({
-      where: { id },
-      data: { intervalSeconds: { increment: seconds } },
-      select: { intervalSeconds: true }
-    })
-    return row.intervalSeconds
   }
 
   async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean> {

@@ -4,6 +4,7 @@ import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
 import { PrismaClientStore } from './client-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
+import { createHotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
@@ -30,12 +31,13 @@ export interface Storage {
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
   const db = await createPrismaClient(target)
+  const hot = createHotPath(target)
   return {
     db,
     dialect: target.dialect,
     clients: new PrismaClientStore(db, 5000, clock),
     users: new PrismaUserStore(db),
-    devices: new PrismaDeviceAuthorizationStore(db),
+    devices: new PrismaDeviceAuthorizationStore(db, hot),
     attempts: new PrismaAttemptStore(db),
     audit: new PrismaAuditStore(db),
     signingKeys: new PrismaSigningKeyStore(db),
@@ -43,6 +45,6 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
-    async close () { await db.$disconnect() }
+    async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }
 }

@@ -15,6 +15,12 @@ export interface VerifierOptions {
   algorithms?: string[]
   clockToleranceSeconds?: number
   now?: () => number
+  /**
+   * Remember this many verified tokens (default 1000; 0 = off). A device sends the same
+   * token on every call for up to an hour, and a signature check costs far more than a
+   * lookup; expiry and scopes are still checked on every use.
+   */
+  cacheSize?: number
 }
 
 export interface VerifiedToken {
@@ -40,40 +46,63 @@ export function looksLikeJwt (token: string): boolean {
 export function createVerifier (opts: VerifierOptions): Verifier {
   const algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS
   const tolerance = opts.clockToleranceSeconds ?? 5
+  const cacheSize = opts.cacheSize ?? 1000
+  const cache = new Map<string, VerifiedToken>()
+  const now = opts.now ?? Date.now
+
+  function checkScopes (v: VerifiedToken, required: string[]): VerifiedToken {
+    if (required.some(s => !v.scopes.includes(s))) {
+      throw new InsufficientScopeError(`this requires the scope ${required.join(' ')}`, required)
+    }
+    return v
+  }
+
   return {
     async verify (token, options = {}) {
-      if (!looksLikeJwt(token)) throw new InvalidTokenError('malformed token')
-      let payload: JWTPayload
-      try {
-        ({ payload } = await jwtVerify(token, opts.keys, {
-          issuer: opts.issuer,
-          audience: options.audience ?? opts.audience,
-          typ: 'at+jwt', // an ID token (typ JWT) is not an access token
-          algorithms,
-          clockTolerance: tolerance,
-          currentDate: opts.now === undefined ? undefined : new Date(opts.now()),
-          requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id']
-        }))
-      } catch (err) {
-        if (err instanceof KeysUnavailableError) throw err
-        throw new InvalidTokenError(err instanceof errors.JWTExpired ? 'the access token has expired' : 'the access token is not valid here')
+      const audience = options.audience ?? opts.audience
+      const key = `${audience ?? ''} ${token}`
+      const cached = cache.get(key)
+      if (cached !== undefined) {
+        if (now() / 1000 < cached.expiresAt + tolerance) return checkScopes(cached, options.requiredScopes ?? [])
+        cache.delete(key)
       }
-      const scope = typeof payload.scope === 'string' ? payload.scope : ''
-      const scopes = scope === '' ? [] : scope.split(' ')
-      const required = options.requiredScopes ?? []
-      if (required.some(s => !scopes.includes(s))) {
-        throw new InsufficientScopeError(`this requires the scope ${required.join(' ')}`, required)
+      const verified = await verifyUncached(token, audience)
+      if (cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string) // oldest first
+        cache.set(key, verified)
       }
-      return {
-        subject: String(payload.sub),
-        clientId: String(payload.client_id),
-        scopes,
-        audience: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
-        jti: String(payload.jti),
-        expiresAt: Number(payload.exp),
-        issuedAt: Number(payload.iat),
-        claims: payload
-      }
+      return checkScopes(verified, options.requiredScopes ?? [])
+    }
+  }
+
+  async function verifyUncached (token: string, audience: string | undefined): Promise<VerifiedToken> {
+    if (!looksLikeJwt(token)) throw new InvalidTokenError('malformed token')
+    let payload: JWTPayload
+    try {
+      ({ payload } = await jwtVerify(token, opts.keys, {
+        issuer: opts.issuer,
+        audience,
+        typ: 'at+jwt', // an ID token (typ JWT) is not an access token
+        algorithms,
+        clockTolerance: tolerance,
+        currentDate: new Date(now()),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id']
+      }))
+    } catch (err) {
+      if (err instanceof KeysUnavailableError) throw err
+      throw new InvalidTokenError(err instanceof errors.JWTExpired ? 'the access token has expired' : 'the access token is not valid here')
+    }
+    const scope = typeof payload.scope === 'string' ? payload.scope : ''
+    const scopes = scope === '' ? [] : scope.split(' ')
+    return {
+      subject: String(payload.sub),
+      clientId: String(payload.client_id),
+      scopes,
+      audience: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
+      jti: String(payload.jti),
+      expiresAt: Number(payload.exp),
+      issuedAt: Number(payload.iat),
+      claims: payload
     }
   }
 }

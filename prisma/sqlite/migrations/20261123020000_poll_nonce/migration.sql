@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "DeviceAuthorization" ADD COLUMN "pollNonce" TEXT;
+
