@@ -6,7 +6,7 @@ import autocannon from 'autocannon'
 
 const spec = JSON.parse(process.argv[2])
 const bodies = spec.bodiesFile === undefined ? [spec.body] : JSON.parse(readFileSync(spec.bodiesFile, 'utf8'))
-let next = 0
+let next = spec.offset ?? 0
 const classes = {}
 const classify = (status, body) => {
   let c = String(status)

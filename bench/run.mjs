@@ -71,12 +71,24 @@ function load (spec) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+// Where the rotation through a body list stands, so consecutive runs go on polling the
+// next codes instead of starting again at the first ones (which were just polled).
+const offsets = new Map()
+
+async function loadFrom (spec) {
+  const key = spec.bodiesFile ?? ''
+  const r = await load({ ...spec, offset: offsets.get(key) ?? 0 })
+  // + connections: requests still in flight when a run stops reached the server uncounted.
+  offsets.set(key, (offsets.get(key) ?? 0) + r.requests + (spec.connections ?? 50))
+  return r
+}
+
 async function measure (label, spec) {
   log(`${label}: warm-up ${WARMUP} s`)
-  await load({ ...spec, seconds: WARMUP })
+  await loadFrom({ ...spec, seconds: WARMUP })
   const runs = []
   for (let i = 0; i < RUNS; i++) {
-    const r = await load({ ...spec, seconds: SECONDS })
+    const r = await loadFrom({ ...spec, seconds: SECONDS })
     log(`${label}: run ${i + 1}/${RUNS}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${JSON.stringify(r.classes)}`)
     runs.push(r)
   }
@@ -144,10 +156,10 @@ async function dropPostgres () {
 }
 
 /** Inserts the bench client and `count` live device authorizations; returns their device codes. */
-async function seed (target, { codes = 0, status = 'pending', userId = null } = {}) {
+async function seed (target, { codes = 0, status = 'pending', userId = null, interval = 5 } = {}) {
   const now = Date.now()
   const deviceCodes = Array.from({ length: codes }, () => randomBytes(32).toString('base64url'))
-  const rows = deviceCodes.map((dc) => [randomUUID(), sha(dc), sha(randomBytes(16).toString('hex')), CLIENT, 'openid profile', status, userId, now, now + 3600 * 1000, 5])
+  const rows = deviceCodes.map((dc) => [randomUUID(), sha(dc), sha(randomBytes(16).toString('hex')), CLIENT, 'openid profile', status, userId, now, now + 3600 * 1000, interval])
   const client = [CLIENT, 'Bench TV', 'public', `${GRANT} refresh_token`, 'openid profile email offline_access', 'openid profile', now, now]
   const user = ['bench-user', 'bench', '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG', now, now]
   if (target.file !== undefined) {
@@ -229,7 +241,7 @@ async function scenarios (dialect) {
     if (dialect === 'sqlite' && MEMORY_POLLS > 0) {
       const afterWarmup = await s.memory()
       log(`memory: ${MEMORY_POLLS.toLocaleString()} more polls…`)
-      const long = await load({ ...spec, amount: MEMORY_POLLS })
+      const long = await loadFrom({ ...spec, amount: MEMORY_POLLS })
       const after = await s.memory()
       memoryResult = { polls: long.requests, afterWarmup, after, classes: long.classes }
       log(`memory: rss ${(afterWarmup.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB, heapUsed ${(afterWarmup.heapUsed / 2 ** 20).toFixed(1)} → ${(after.heapUsed / 2 ** 20).toFixed(1)} MiB`)
@@ -244,7 +256,7 @@ async function scenarios (dialect) {
   // 1 s of leeway every poll is on pace whatever the rate, so both runs answer
   // authorization_pending and do the same work per poll.
   for (const n of [1000, 100000]) {
-    tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
+    tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n, interval: 1 }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
       await measure(`${dialect} pending polls, ${n.toLocaleString()} live codes`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies(`live${n}`, codes) })), { scenario: `pending_${n}` })
   }
 

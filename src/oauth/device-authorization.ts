@@ -1,5 +1,5 @@
 // RFC 8628 §3.1–3.2: the device authorization request and response.
-import { randomUUID } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from './clock.js'
 import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeHmac } from './codes.js'
 import { InvalidScopeError, ServerError, TemporarilyUnavailableError, UnauthorizedClientError } from './errors.js'
@@ -69,7 +69,9 @@ export class DeviceAuthorizationService {
 
     const now = this.clock()
     const deviceCode = generateDeviceCode()
-    const id = randomUUID()
+    // Time-ordered (UUIDv7, 74 random bits): new rows append to the primary-key index
+    // instead of touching a random page, which matters at thousands of inserts a second.
+    const id = uuidv7()
     const verificationUri = `${this.settings.issuer}/activate`
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.settings.userCodeLength)
