@@ -19,9 +19,7 @@ const instance = autocannon({
   url: `http://127.0.0.1:${spec.port}`,
   connections: spec.connections ?? 50,
   pipelining: 1,
-  duration: spec.amount === undefined ? spec.seconds : undefined,
-  amount: spec.amount,
-  maxOverallRequests: spec.amount,
+  ...(spec.amount === undefined ? { duration: spec.seconds } : { amount: spec.amount }),
   timeout: 10,
   requests: [{
     method: spec.method,

@@ -4,6 +4,7 @@
 // microseconds on SQLite. Everything else goes through Prisma.
 import Database from 'better-sqlite3'
 import pg from 'pg'
+import { startCheckpointer } from './checkpointer.js'
 import type { DatabaseTarget } from './database-url.js'
 import type { DeviceStatus, NewDeviceAuthorization, PollResult } from '../oauth/stores.js'
 
@@ -93,6 +94,9 @@ function sqliteHotPath (file: string): HotPath {
   // 2 MiB page cache would read most polls from the OS.
   db.pragma('cache_size = -65536')
   db.pragma('mmap_size = 268435456')
+  // Checkpoints run in a worker thread instead of inside a request's commit (checkpointer.ts).
+  db.pragma('wal_autocheckpoint = 0')
+  const checkpointer = startCheckpointer(file)
   const insert = db.prepare(`INSERT INTO "DeviceAuthorization" (${COLUMNS}) VALUES (${Array(12).fill('?').join(', ')})`)
   // DateTime columns hold epoch milliseconds (adapters.ts), so the arithmetic is plain integers.
   const poll = db.prepare(pollSql('("lastPollAt" IS NULL OR @now - "lastPollAt" >= "intervalSeconds" * 1000 - @leeway)', name => `@${name}`))
@@ -110,7 +114,10 @@ function sqliteHotPath (file: string): HotPath {
     async poll (hash, clientId, now, leewayMs, step, nonce) {
       return toResult(await inBatch(() => poll.get({ now, leeway: leewayMs, step, nonce, hash, client: clientId }) as Row | undefined), nonce)
     },
-    async close () { db.close() }
+    async close () {
+      await checkpointer.stop()
+      db.close()
+    }
   }
 }
 

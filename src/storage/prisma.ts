@@ -25,6 +25,7 @@ export async function createPrismaClient (target: DatabaseTarget): Promise<Db> {
   // In WAL mode NORMAL never corrupts the database; a power loss (not a crash of the
   // process) may undo the last commits. FULL fsyncs every poll and costs ~10x.
   await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL')
+  await db.$queryRawUnsafe('PRAGMA wal_autocheckpoint = 0') // see checkpointer.ts
   await db.$queryRawUnsafe('PRAGMA foreign_keys = ON')
   return db
 }
