@@ -146,9 +146,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   // Protected APIs, through the same plugin resource servers use (codepair/resource),
   // with our own keys in memory instead of a remote JWKS: no I/O per request.
-  const { keys } = app.codepair
+  const { verifier } = app.codepair
   await app.register(codepairResource, {
-    verifier: createVerifier({ issuer: config.issuer, audience: config.defaultAudience, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
+    verifier: { verify: async (token, options) => await verifier.verify(token, { ...options, audience: config.defaultAudience }) }
   })
   await app.register(userinfoRoutes)
   await app.register(apiMeRoutes)

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from './helpers/app.js'
 import { Browser } from './helpers/browser.js'
-import { basic, poll, postForm, startDeviceFlow } from './helpers/oauth.js'
+import { basic, poll, postForm } from './helpers/oauth.js'
 
 t.test('a whole flow at trace level logs no secret', async t => {
   const lines: string[] = []

@@ -7,7 +7,7 @@ import {
 } from '../errors.js'
 import { DEVICE_CODE_GRANT } from '../grant-types.js'
 import { parseScope } from '../scopes.js'
-import type { ClientRecord, DeviceAuthorizationRecord, DeviceAuthorizationStore, PollResult } from '../stores.js'
+import type { ClientRecord, DeviceAuthorizationStore, PollResult } from '../stores.js'
 import type { TokenService } from '../token-service.js'
 import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
 
@@ -17,21 +17,6 @@ export const SLOW_DOWN_STEP_SECONDS = 5
 export interface DeviceCodeGrantSettings {
   pollLeewayMs: number
   defaultAudience: string
-}
-
-export type PollVerdict = 'expired' | 'slow_down' | 'poll'
-
-/**
- * The order of checks after the code is found and belongs to the client
- * (RFC-CHECKLIST): expired → expired_token; too soon after the last accepted poll →
- * slow_down; otherwise the poll counts. The first poll is never throttled, and
- * `leewayMs` forgives network jitter. DeviceAuthorizationStore.poll applies the same
- * rule in one statement; this function is its reference (and the expiry check).
- */
-export function judgePoll (rec: Pick<DeviceAuthorizationRecord, 'expiresAt' | 'lastPollAt' | 'intervalSeconds'>, now: number, leewayMs: number): PollVerdict {
-  if (now >= rec.expiresAt.getTime()) return 'expired'
-  if (rec.lastPollAt !== null && now - rec.lastPollAt.getTime() < rec.intervalSeconds * 1000 - leewayMs) return 'slow_down'
-  return 'poll'
 }
 
 export class DeviceCodeGrant implements GrantHandler {
@@ -51,7 +36,11 @@ export class DeviceCodeGrant implements GrantHandler {
     const hash = sha256(deviceCode)
     const now = this.clock()
 
-    // The common case, one statement: a live code of this client, polled on time or too early.
+    // The common case, one statement: a live code of this client, polled on time or too
+    // early. DeviceAuthorizationStore.poll holds the RFC 8628 §3.5 rule (hot-path.ts):
+    // the first poll is never throttled, one earlier than interval − leeway after the
+    // last accepted poll gets slow_down and +5 s. Order of checks (RFC-CHECKLIST):
+    // unknown/foreign → expired → slow_down → denied → pending.
     const polled = await this.devices.poll(hash, client.id, new Date(now), this.settings.pollLeewayMs, SLOW_DOWN_STEP_SECONDS)
     if (polled === null) return await this.refuse(hash, client, now)
     if (!polled.accepted) {
@@ -80,7 +69,7 @@ export class DeviceCodeGrant implements GrantHandler {
       await this.devices.revokeGrant(rec.id, new Date(now))
       throw new InvalidGrantError('device_code already used')
     }
-    if (judgePoll(rec, now, this.settings.pollLeewayMs) === 'expired') {
+    if (now >= rec.expiresAt.getTime()) {
       throw new ExpiredTokenError('the device_code has expired; start a new device authorization')
     }
     // It matched nothing a moment ago but is live now: a concurrent poll changed it.
