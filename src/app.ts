@@ -26,6 +26,7 @@ import revocationRoutes from './routes/revocation.js'
 import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
 import { KeyManager } from './oauth/signing-keys.js'
+import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
 import activateRoutes from './routes/activate.js'
@@ -99,7 +100,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   try {
     const secrets = await resolveSecrets(config, storage)
     if (secrets.generated) app.log.warn('SECRET_KEY is not set: using a development secret kept in the database (production mode refuses this)')
-    const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, config.signingAlg, clock)
+    const keys = new KeyManager(signingKeyStore(config.signingKeys, storage.signingKeys, clock), secrets.keyEncryptionKey, config.signingAlg, clock)
     await keys.init()
     keys.startReloading(config.keyReloadSeconds, err => app.log.warn({ err }, 'could not reload signing keys; keeping the current ones'))
     app.addHook('onClose', async () => keys.stop())

@@ -1,9 +1,10 @@
 // Configuration: environment variables (and an optional .env file) → one validated,
 // frozen Config. Every key is documented in .env.example with its default; a bad
 // value stops start-up with a message naming the variable and what is allowed.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { userCodeSpace } from './oauth/codes.js'
+import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
 
 export type Mode = 'development' | 'production'
@@ -39,6 +40,8 @@ export interface Config {
   /** aud of tokens requested without a `resource` (RFC 8707), and of /api/me and /oauth/userinfo. */
   readonly defaultAudience: string
   readonly signingAlg: 'RS256' | 'ES256' | 'EdDSA'
+  /** Keys from SIGNING_KEYS / SIGNING_KEYS_FILE (first one signs); undefined → generated and kept in the database. */
+  readonly signingKeys: { readonly source: string, readonly keys: readonly ConfiguredKey[] } | undefined
   /** A new key is published this long before it signs (JWKS caches must see it first). */
   readonly keyPublishSeconds: number
   /** How often running servers re-read the signing keys (rotations made with the CLI). */
@@ -118,7 +121,9 @@ const schema = z.object({
   CONSUMED_RETENTION_SECONDS: int(60, 31536000, 86400),
   ALLOW_HTTP_ISSUER: bool(false),
   DEFAULT_AUDIENCE: z.string().trim().optional(),
-  SIGNING_ALG: z.enum(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' }).default('RS256'),
+  SIGNING_ALG: z.enum(['RS256', 'ES256', 'EdDSA'], { message: 'must be RS256, ES256 or EdDSA' }).optional(),
+  SIGNING_KEYS: z.string().optional(),
+  SIGNING_KEYS_FILE: z.string().trim().optional(),
   KEY_PUBLISH_SECONDS: int(0, 604800, 600),
   KEY_RELOAD_SECONDS: int(0, 3600, 30),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: int(0, 300, 10),
@@ -195,6 +200,11 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (e.KEY_PUBLISH_SECONDS > 0 && e.KEY_PUBLISH_SECONDS < 300) {
     problems.push('KEY_PUBLISH_SECONDS: must be 0 or at least 300, the time /.well-known/jwks.json may be cached')
   }
+  const signingKeys = configuredKeys(e.SIGNING_KEYS, e.SIGNING_KEYS_FILE, problems)
+  const signingAlg = signingKeys?.keys[0]?.alg ?? e.SIGNING_ALG ?? 'RS256'
+  if (signingKeys !== undefined && e.SIGNING_ALG !== undefined && e.SIGNING_ALG !== signingAlg) {
+    problems.push(`SIGNING_ALG: is ${e.SIGNING_ALG} but the first key in ${signingKeys.source} is for ${signingAlg}; set SIGNING_ALG=${signingAlg} or leave it unset`)
+  }
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
@@ -237,13 +247,38 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     consumedRetentionSeconds: e.CONSUMED_RETENTION_SECONDS,
     allowHttpIssuer: e.ALLOW_HTTP_ISSUER,
     defaultAudience,
-    signingAlg: e.SIGNING_ALG,
+    signingAlg,
+    signingKeys,
     keyPublishSeconds: e.KEY_PUBLISH_SECONDS,
     keyReloadSeconds: e.KEY_RELOAD_SECONDS,
     refreshTokenReuseGraceSeconds: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
     secureCookies: httpsIssuer
   })
+}
+
+function configuredKeys (inline: string | undefined, file: string | undefined, problems: string[]): Config['signingKeys'] {
+  if (inline !== undefined && file !== undefined) {
+    problems.push('SIGNING_KEYS, SIGNING_KEYS_FILE: set one of them, not both')
+    return undefined
+  }
+  const source = file !== undefined ? 'SIGNING_KEYS_FILE' : 'SIGNING_KEYS'
+  let text = inline
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      problems.push(`SIGNING_KEYS_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      return undefined
+    }
+  }
+  if (text === undefined) return undefined
+  try {
+    return { source, keys: parseSigningKeys(text) }
+  } catch (err) {
+    problems.push(`${source}: ${(err as Error).message}`)
+    return undefined
+  }
 }
 
 function readEnv (): Record<string, string | undefined> {

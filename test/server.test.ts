@@ -1,7 +1,8 @@
 // The real entry point: migrate, start, answer, shut down gracefully on SIGTERM.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
+import { spawnWatched } from './helpers/cli.js'
 
 const ROOT = new URL('../', import.meta.url).pathname
 const CLI = join(ROOT, 'dist/cli/main.js')
@@ -14,14 +15,10 @@ t.test('starts on a fresh SQLite database and stops on SIGTERM', async t => {
   const migrated = spawnSync(process.execPath, [CLI, 'migrate'], { env, encoding: 'utf8' })
   t.equal(migrated.status, 0, migrated.stderr)
 
-  const child = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', d => { out += d })
-  child.stderr.on('data', d => { out += d })
-  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  const server = spawnWatched([SERVER], env)
+  const { child, exited } = server
   t.teardown(() => { child.kill('SIGKILL') })
-  for (let i = 0; i < 100 && !out.includes('codepair is ready'); i++) await new Promise(resolve => setTimeout(resolve, 100))
-  t.match(out, 'codepair is ready')
+  await server.waitFor('codepair is ready')
 
   const res = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(res.status, 200)
@@ -30,8 +27,8 @@ t.test('starts on a fresh SQLite database and stops on SIGTERM', async t => {
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'exits cleanly')
-  t.match(out, '"signal":"SIGTERM"')
-  t.match(out, 'shutting down')
+  t.match(server.output(), '"signal":"SIGTERM"')
+  t.match(server.output(), 'shutting down')
 })
 
 t.test('bad configuration stops start-up with a message naming the variable', async t => {

@@ -1,6 +1,8 @@
 // Signing key administration: list and rotate (see KeyManager.rotate for the timeline).
 import type { Config } from '../config.js'
+import { KeysFromConfigurationError, signingKeyStore } from '../oauth/configured-keys.js'
 import { KeyManager, type KeyView } from '../oauth/signing-keys.js'
+import { AdminError } from './errors.js'
 import { resolveSecrets } from '../secrets.js'
 import type { Storage } from '../storage/index.js'
 
@@ -17,7 +19,7 @@ const show = (k: KeyView): KeyListing => ({
 
 async function manager (config: Config, storage: Storage, now: () => number): Promise<KeyManager> {
   const secrets = await resolveSecrets(config, storage)
-  const keys = new KeyManager(storage.signingKeys, secrets.keyEncryptionKey, config.signingAlg, now)
+  const keys = new KeyManager(signingKeyStore(config.signingKeys, storage.signingKeys, now), secrets.keyEncryptionKey, config.signingAlg, now)
   await keys.init()
   return keys
 }
@@ -33,6 +35,11 @@ export async function listKeys (config: Config, storage: Storage, now = Date.now
  */
 export async function rotateKeys (config: Config, storage: Storage, publishSeconds = config.keyPublishSeconds, now = Date.now): Promise<KeyListing[]> {
   const keys = await manager(config, storage, now)
-  await keys.rotate(publishSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+  try {
+    await keys.rotate(publishSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+  } catch (err) {
+    if (err instanceof KeysFromConfigurationError) throw new AdminError(err.message, 'CONFLICT')
+    throw err
+  }
   return keys.list().map(show)
 }

@@ -234,7 +234,10 @@ export async function main (argv: string[]): Promise<void> {
   try {
     process.exitCode = await run(argv)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
+    // P2021: Prisma's "table does not exist" — a database nobody has migrated yet.
+    const message = (err as { code?: string }).code === 'P2021'
+      ? 'the database has no codepair tables yet: run `codepair migrate` first'
+      : err instanceof Error ? err.message : String(err)
     const json = argv.includes('--json')
     if (json) process.stderr.write(`${JSON.stringify({ error: message })}\n`)
     else process.stderr.write(`codepair: ${message}\n`)

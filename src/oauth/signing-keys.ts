@@ -97,7 +97,9 @@ export class KeyManager {
     this.#keys = keys
     this.#verify = verify
     this.#signing = signing
-    this.#jwks = { keys: published.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
+    // Newest first: the signing key (or the next one) leads, for verifiers that look no further.
+    const newestFirst = [...published].sort((a, b) => (b.activateAt ?? b.createdAt).getTime() - (a.activateAt ?? a.createdAt).getTime())
+    this.#jwks = { keys: newestFirst.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
   }
 
   signingKey (): ActiveKey {

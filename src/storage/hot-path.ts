@@ -96,10 +96,17 @@ function sqliteHotPath (file: string): HotPath {
   db.pragma('mmap_size = 268435456')
   // Checkpoints run in a worker thread instead of inside a request's commit (checkpointer.ts).
   db.pragma('wal_autocheckpoint = 0')
+  let insert: Database.Statement
+  let poll: Database.Statement
+  try {
+    insert = db.prepare(`INSERT INTO "DeviceAuthorization" (${COLUMNS}) VALUES (${Array(12).fill('?').join(', ')})`)
+    // DateTime columns hold epoch milliseconds (adapters.ts), so the arithmetic is plain integers.
+    poll = db.prepare(pollSql('("lastPollAt" IS NULL OR @now - "lastPollAt" >= "intervalSeconds" * 1000 - @leeway)', name => `@${name}`))
+  } catch (err) {
+    db.close()
+    throw err
+  }
   const checkpointer = startCheckpointer(file)
-  const insert = db.prepare(`INSERT INTO "DeviceAuthorization" (${COLUMNS}) VALUES (${Array(12).fill('?').join(', ')})`)
-  // DateTime columns hold epoch milliseconds (adapters.ts), so the arithmetic is plain integers.
-  const poll = db.prepare(pollSql('("lastPollAt" IS NULL OR @now - "lastPollAt" >= "intervalSeconds" * 1000 - @leeway)', name => `@${name}`))
   const inBatch = groupCommit(db)
   return {
     async insertDeviceAuthorization (r) {

@@ -4,7 +4,7 @@ import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
 import { PrismaClientStore } from './client-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
-import { createHotPath } from './hot-path.js'
+import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
@@ -31,7 +31,15 @@ export interface Storage {
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
   const db = await createPrismaClient(target)
-  const hot = createHotPath(target)
+  let hot: HotPath
+  try {
+    hot = createHotPath(target)
+  } catch (err) {
+    await db.$disconnect()
+    // SQLite prepares its hot statements up front, so an unmigrated file fails here.
+    if (/no such table/.test((err as Error).message)) throw new Error('the database has no codepair tables yet: run `codepair migrate` first', { cause: err })
+    throw err
+  }
   return {
     db,
     dialect: target.dialect,

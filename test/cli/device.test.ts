@@ -1,6 +1,7 @@
 // `codepair device` against a listening codepair: shows the code, polls, calls /api/me.
 import { spawn } from 'node:child_process'
 import t from 'tap'
+import { spawnWatched } from '../helpers/cli.js'
 import { addClient, addUser, listenTestApp } from '../helpers/app.js'
 import { systemClockTest } from '../helpers/clock.js'
 
@@ -10,16 +11,13 @@ async function simulate (t: any, decision: 'approved' | 'denied') {
   const { app, issuer } = await listenTestApp(t, { env: { POLL_INTERVAL_SECONDS: '1' }, clock: systemClockTest() })
   const client = await addClient(app)
   const user = await addUser(app)
-  const child = spawn(process.execPath, [BIN, 'device', '--client', client.id, '--issuer', issuer, '--scope', 'openid profile'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let out = ''
-  child.stdout.on('data', d => { out += d })
-  child.stderr.on('data', d => { out += d })
-  const exit = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
-  for (let i = 0; i < 100 && !/waiting for approval/.test(out); i++) await new Promise(resolve => setTimeout(resolve, 100))
+  const sim = spawnWatched([BIN, 'device', '--client', client.id, '--issuer', issuer, '--scope', 'openid profile'])
+  t.teardown(() => { sim.child.kill('SIGKILL') })
+  await sim.waitFor(/waiting for approval/)
   const rec = await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow()
   await app.codepair.storage.devices.decide(rec.id, decision, user.id, new Date())
-  return { code: await exit, out, rec, user, client }
+  const code = await sim.exited
+  return { code, out: sim.output(), rec, user, client }
 }
 
 t.test('approved: exit 0 and the identity from /api/me', async t => {

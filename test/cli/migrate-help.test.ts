@@ -21,3 +21,12 @@ t.test('migrate creates a fresh SQLite database; help and unknown commands', asy
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, 'unknown command "frobnicate"')
 })
+
+t.test('commands on a database nobody migrated say so and exit, never hang', async t => {
+  const dir = t.testdir()
+  for (const args of [['user', 'list'], ['keys', 'list'], ['client', 'create', '--name', 'x']]) {
+    const r = await cli(`file:${join(dir, `${args[0] ?? 'x'}-unmigrated.db`)}`, args)
+    t.equal(r.code, 1, args.join(' '))
+    t.match(r.stderr, 'the database has no codepair tables yet: run `codepair migrate` first')
+  }
+})

@@ -18,3 +18,32 @@ export function cli (databaseUrl: string, args: string[], stdin?: string, cwd?: 
   })
 }
 
+
+export interface Watched {
+  child: ReturnType<typeof spawn>
+  output: () => string
+  exited: Promise<number | null>
+  // Resolves once the combined output matches, or rejects with the output so far when the
+  // child exits first or the bound passes. The bound is generous: CI runs two test files at
+  // once on two cores, and a cold start of the CLI (Prisma client load) has taken >10 s there.
+  waitFor: (pattern: RegExp | string, timeoutMs?: number) => Promise<void>
+}
+
+export function spawnWatched (args: string[], env: NodeJS.ProcessEnv = process.env): Watched {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let done = false
+  child.stdout!.on('data', d => { out += d })
+  child.stderr!.on('data', d => { out += d })
+  const exited = new Promise<number | null>(resolve => child.on('close', code => { done = true; resolve(code) }))
+  const matches = (p: RegExp | string) => typeof p === 'string' ? out.includes(p) : p.test(out)
+  async function waitFor (pattern: RegExp | string, timeoutMs = 90_000) {
+    const until = Date.now() + timeoutMs
+    while (!matches(pattern)) {
+      if (done) throw new Error(`process exited before printing ${String(pattern)}:\n${out}`)
+      if (Date.now() > until) throw new Error(`no ${String(pattern)} after ${timeoutMs} ms:\n${out}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  return { child, output: () => out, exited, waitFor }
+}
