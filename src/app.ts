@@ -29,6 +29,7 @@ import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
+import accountRoutes from './routes/account.js'
 import activateRoutes from './routes/activate.js'
 import assetRoutes from './routes/assets.js'
 import deviceAuthorizationRoutes from './routes/device-authorization.js'
@@ -161,6 +162,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(pages)
     await scope.register(activateRoutes)
     await scope.register(signInRoutes)
+    await scope.register(accountRoutes)
   })
 
   const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log)

@@ -168,6 +168,29 @@ export interface DeviceAuthorizationStore {
   purgeExpired (expiredBefore: Date, consumedBefore: Date, limit: number): Promise<number>
 }
 
+/** A device a person connected: a redeemed device grant that still has live tokens. */
+export interface ConnectedDevice {
+  grantId: string
+  clientId: string
+  clientName: string
+  scope: string
+  approvedAt: Date
+  requestIp: string | null
+  userAgent: string | null
+  /** When the device last received tokens: the redemption or its latest refresh. */
+  lastActiveAt: Date
+  /** A refresh token keeps it connected; false: only an access token, until that expires. */
+  staysConnected: boolean
+}
+
+/** The person's view of their grants (RFC-CHECKLIST "Tokens": revoked when the person revokes the device). */
+export interface ConnectedDeviceStore {
+  /** Newest first; grants without a live refresh token are included while their access token may live. */
+  listConnected (userId: string, now: Date, accessTokenTtlMs: number): Promise<ConnectedDevice[]>
+  /** Revokes the grant and its refresh tokens if it is this user's and still live; false otherwise. */
+  disconnect (grantId: string, userId: string, now: Date): Promise<boolean>
+}
+
 export interface Counter { count: number, windowEnds: Date }
 
 /** Fixed-window counters shared by all instances (brute-force budgets, sign-in throttling). */

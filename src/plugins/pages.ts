@@ -21,6 +21,8 @@ declare module 'fastify' {
     activation?: { id: string, userCode: string }
     /** Stable random id for the per-session code-entry budget, kept across regeneration. */
     visitor?: string
+    /** Where sign-in leads when no activation is waiting: only known pages, never a URL (open redirect). */
+    returnTo?: 'devices'
   }
 }
 

@@ -1,15 +1,26 @@
 // Sign-in for the activation pages.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { formatRetry } from './activate.js'
 
 const pageConfig = { errorFormat: 'page' } as const
+
+/** After sign-in: the device waiting for a decision first, then the page that asked for it. */
+function next (session: FastifyRequest['session']): string {
+  if (session.activation !== undefined) return '/activate/confirm'
+  return session.returnTo === 'devices' ? '/account/devices' : '/activate'
+}
+
+function intro (session: FastifyRequest['session']): string | undefined {
+  if (session.activation !== undefined) return 'Sign in to continue connecting your device.'
+  return session.returnTo === 'devices' ? 'Sign in to see the devices connected to your account.' : undefined
+}
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
   const { signIn, clock } = app.codepair
 
   app.get('/login', { config: pageConfig }, async (request, reply) => {
-    if (request.session.userId !== undefined) return await reply.code(303).redirect(request.session.activation === undefined ? '/activate' : '/activate/confirm')
-    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', hasActivation: request.session.activation !== undefined })
+    if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
+    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session) })
   })
 
   app.post('/login', {
@@ -24,7 +35,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
   }, async (request, reply) => {
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
     const render = (error: string, status: number) => reply.code(status).view('login', {
-      csrfToken: reply.generateCsrf(), username, error, hasActivation: request.session.activation !== undefined
+      csrfToken: reply.generateCsrf(), username, error, intro: intro(request.session)
     })
     if (username.trim() === '' || password === '') return await render('Enter your username and password.', 400)
 
@@ -36,9 +47,11 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
         : await render('Incorrect username or password.', 401)
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.
-    await request.session.regenerate(['activation', 'visitor'])
+    await request.session.regenerate(['activation', 'visitor', 'returnTo'])
     request.session.userId = result.user.id
-    return await reply.code(303).redirect(request.session.activation === undefined ? '/activate' : '/activate/confirm')
+    const target = next(request.session)
+    request.session.returnTo = undefined
+    return await reply.code(303).redirect(target)
   })
 
   app.post('/logout', { config: pageConfig, preHandler: app.csrfProtection }, async (request, reply) => {

@@ -3,6 +3,7 @@ import type { DatabaseTarget } from './database-url.js'
 import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
 import { PrismaClientStore } from './client-store.js'
+import { PrismaConnectedDeviceStore } from './connected-device-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
@@ -18,6 +19,7 @@ export interface Storage {
   readonly clients: PrismaClientStore
   readonly users: PrismaUserStore
   readonly devices: PrismaDeviceAuthorizationStore
+  readonly connectedDevices: PrismaConnectedDeviceStore
   readonly attempts: PrismaAttemptStore
   readonly audit: PrismaAuditStore
   readonly signingKeys: PrismaSigningKeyStore
@@ -46,6 +48,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     clients: new PrismaClientStore(db, 5000, clock),
     users: new PrismaUserStore(db),
     devices: new PrismaDeviceAuthorizationStore(db, hot),
+    connectedDevices: new PrismaConnectedDeviceStore(db),
     attempts: new PrismaAttemptStore(db),
     audit: new PrismaAuditStore(db),
     signingKeys: new PrismaSigningKeyStore(db),

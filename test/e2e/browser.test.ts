@@ -72,6 +72,16 @@ t.test('approve in the browser: the device receives tokens', async t => {
   const session = new DeviceSession(kit, new MemoryTokenStore())
   await session.begin(tokens)
   t.equal((await session.fetch(`${issuer}/api/me`)).status, 200)
+
+  // The person later finds the TV under "Your connected devices" and disconnects it.
+  await page.click('text=Your connected devices')
+  await page.waitForURL(/\/account\/devices$/)
+  t.match(await page.textContent('.device'), 'LivingRoomTV/2.1')
+  await page.screenshot({ path: join(SHOTS, 'desktop-5-devices.png'), fullPage: true })
+  await page.click('button[aria-label="Disconnect Living Room TV"]')
+  await page.waitForSelector('text=The device was disconnected')
+  t.equal(await page.locator('.device').count(), 0, 'no longer listed')
+  await t.rejects(session.refresh(), 'the device can no longer refresh')
 })
 
 t.test('deny in the browser: the device gets access_denied', async t => {

@@ -1,0 +1,78 @@
+// "Your devices": a signed-in person sees every device connected to their account and
+// disconnects any of them, which revokes its grant and refresh tokens at once
+// (RFC-CHECKLIST "Tokens": revoked when the person revokes the device; RFC 9700 §4.14).
+import type { FastifyInstance } from 'fastify'
+import { describeScope, parseScope } from '../oauth/scopes.js'
+import { formatWhen } from './activate.js'
+
+const pageConfig = { errorFormat: 'page' } as const
+
+export default async function accountRoutes (app: FastifyInstance): Promise<void> {
+  const { config, storage, clock } = app.codepair
+  const accessTokenTtlMs = config.accessTokenTtlSeconds * 1000
+
+  app.get('/account/devices', { config: pageConfig }, async (request, reply) => {
+    const { userId } = request.session
+    if (userId === undefined) {
+      request.session.returnTo = 'devices'
+      return await reply.code(303).redirect('/login')
+    }
+    const now = clock()
+    const [user, devices] = await Promise.all([
+      storage.users.findUserById(userId),
+      storage.connectedDevices.listConnected(userId, new Date(now), accessTokenTtlMs)
+    ])
+    if (user === null || !user.enabled) {
+      await request.session.destroy()
+      return await reply.code(303).redirect('/login')
+    }
+    const q = (request.query ?? {}) as Record<string, unknown>
+    return await reply.view('devices', {
+      csrfToken: reply.generateCsrf(),
+      username: user.username,
+      notice: q.disconnected === '1' ? 'The device was disconnected. It can no longer get new access to your account.' : undefined,
+      accessTokenMinutes: Math.ceil(config.accessTokenTtlSeconds / 60),
+      devices: devices.map(d => ({
+        grantId: d.grantId,
+        clientName: d.clientName,
+        scopes: parseScope(d.scope).map(describeScope),
+        approvedAt: formatWhen(d.approvedAt, now),
+        lastActiveAt: formatWhen(d.lastActiveAt, now),
+        requestIp: d.requestIp ?? 'unknown',
+        userAgent: d.userAgent ?? 'unknown',
+        staysConnected: d.staysConnected
+      }))
+    })
+  })
+
+  app.post('/account/devices/disconnect', {
+    config: pageConfig,
+    schema: {
+      body: {
+        type: 'object',
+        properties: { grant: { type: 'string', minLength: 1, maxLength: 100 }, _csrf: { type: 'string' } },
+        required: ['grant']
+      }
+    },
+    preHandler: app.csrfProtection
+  }, async (request, reply) => {
+    const { userId } = request.session
+    if (userId === undefined) {
+      request.session.returnTo = 'devices'
+      return await reply.code(303).redirect('/login')
+    }
+    const { grant } = request.body as { grant: string }
+    const now = new Date(clock())
+    // Conditional on the owner: someone else's grant id changes nothing and says the same.
+    if (!await storage.connectedDevices.disconnect(grant, userId, now)) {
+      return await reply.code(404).view('message', {
+        title: 'Device not found',
+        message: 'That device is not connected to your account, or it was already disconnected.',
+        csrfToken: reply.generateCsrf()
+      })
+    }
+    await storage.audit.record({ type: 'device.disconnected', userId, ip: request.ip, detail: { grant } }, now)
+    // Post/Redirect/Get: reloading the list never re-submits.
+    return await reply.code(303).redirect('/account/devices?disconnected=1')
+  })
+}

@@ -1,0 +1,68 @@
+import type { ConnectedDevice, ConnectedDeviceStore } from '../oauth/stores.js'
+import type { Db } from './prisma.js'
+
+const GRANT = {
+  id: true,
+  clientId: true,
+  scope: true,
+  decidedAt: true,
+  consumedAt: true,
+  requestIp: true,
+  userAgent: true,
+  client: { select: { name: true } }
+} as const
+
+// A page lists at most this many; a person with more has a problem the CLI is better at.
+const LIMIT = 200
+
+export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
+  constructor (private readonly db: Db) {}
+
+  async listConnected (userId: string, now: Date, accessTokenTtlMs: number): Promise<ConnectedDevice[]> {
+    const cutoff = new Date(now.getTime() - accessTokenTtlMs)
+    const [refreshing, recent] = await Promise.all([
+      // The current token of each live family (RefreshToken_userId_idx).
+      this.db.refreshToken.findMany({
+        where: { userId, revokedAt: null, rotatedAt: null, expiresAt: { gt: now }, idleExpiresAt: { gt: now }, grant: { revokedAt: null } },
+        select: { createdAt: true, grant: { select: GRANT } },
+        orderBy: { createdAt: 'desc' },
+        take: LIMIT
+      }),
+      // Redeemed recently enough that its access token may still be live. A code expires
+      // after it is redeemed, so expiresAt > cutoff narrows the scan to recent rows.
+      this.db.deviceAuthorization.findMany({
+        where: { userId, status: 'consumed', revokedAt: null, consumedAt: { gt: cutoff }, expiresAt: { gt: cutoff } },
+        select: GRANT,
+        take: LIMIT
+      })
+    ])
+    type Grant = (typeof recent)[number]
+    const devices = new Map<string, ConnectedDevice>()
+    const add = (g: Grant, lastActiveAt: Date, staysConnected: boolean) => {
+      const seen = devices.get(g.id)
+      if (seen !== undefined && seen.lastActiveAt >= lastActiveAt) return
+      devices.set(g.id, {
+        grantId: g.id,
+        clientId: g.clientId,
+        clientName: g.client.name,
+        scope: g.scope,
+        approvedAt: g.decidedAt ?? g.consumedAt ?? lastActiveAt,
+        requestIp: g.requestIp,
+        userAgent: g.userAgent,
+        lastActiveAt,
+        staysConnected: staysConnected || seen?.staysConnected === true
+      })
+    }
+    for (const r of refreshing) add(r.grant, r.createdAt, true)
+    for (const g of recent) if (!devices.has(g.id)) add(g, g.consumedAt ?? now, false)
+    return [...devices.values()].sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime()).slice(0, LIMIT)
+  }
+
+  async disconnect (grantId: string, userId: string, now: Date): Promise<boolean> {
+    const [grant] = await this.db.$transaction([
+      this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } }),
+      this.db.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
+    ])
+    return grant.count === 1
+  }
+}

@@ -1,0 +1,128 @@
+// "Your devices" through real HTTP: a person sees only their own connected devices and
+// disconnecting one ends its refresh tokens at once; CSRF and ownership are enforced.
+import t, { type Test } from 'tap'
+import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
+import { Browser } from '../helpers/browser.js'
+import { obtainTokens, postForm, refresh } from '../helpers/oauth.js'
+
+async function setup (t: Test) {
+  const ctx = await buildTestApp(t, { env: { ACCESS_TOKEN_TTL_SECONDS: '600' } })
+  const tv = await addClient(ctx.app, { name: 'Living Room <TV>' })
+  const radio = await addClient(ctx.app, { name: 'Kitchen Radio' })
+  const alice = await addUser(ctx.app, 'alice')
+  const bob = await addUser(ctx.app, 'bob')
+  const { app, clock } = ctx
+  const tvTokens = await obtainTokens(app, tv.id, alice.id, clock.ms, { scope: 'profile offline_access' })
+  clock.advance(60)
+  const radioTokens = await obtainTokens(app, radio.id, alice.id, clock.ms, { scope: 'profile' })
+  const bobTokens = await obtainTokens(app, tv.id, bob.id, clock.ms, { scope: 'offline_access' })
+  const grantOf = async (userId: string, clientId: string) =>
+    (await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow({ where: { userId, clientId } })).id
+  return { ...ctx, tv, radio, alice, bob, tvTokens, radioTokens, bobTokens, grantOf }
+}
+
+async function signedIn (app: any, username: string) {
+  const browser = new Browser(app)
+  await browser.signIn(username, PASSWORD)
+  return browser
+}
+
+t.test('signing in from the devices page comes back to it', async t => {
+  const { app } = await setup(t)
+  const browser = new Browser(app)
+  const first = await browser.get('/account/devices')
+  t.equal(first.statusCode, 303)
+  t.equal(first.headers.location, '/login')
+  const login = await browser.follow()
+  t.match(login.body, 'Sign in to see the devices connected to your account.')
+  const signed = await browser.post('/login', { username: 'alice', password: PASSWORD })
+  t.equal(signed.statusCode, 303)
+  t.equal(signed.headers.location, '/account/devices')
+  t.equal((await browser.follow()).statusCode, 200)
+  const again = await browser.get('/login')
+  t.equal(again.headers.location, '/activate', 'the return trip is used once')
+})
+
+t.test('lists only this person\'s devices, newest first, escaped, with what each can do', async t => {
+  const { app, clock, tv, tvTokens } = await setup(t)
+  clock.advance(120)
+  const rotated = await refresh(app, tv.id, tvTokens.refresh_token)
+  t.equal(rotated.statusCode, 200)
+
+  const page = await (await signedIn(app, 'alice')).get('/account/devices')
+  t.equal(page.statusCode, 200)
+  t.equal(page.headers['cache-control'], 'no-store')
+  t.notMatch(page.body, /<script/i)
+  const items = page.body.split('<li class="device">').slice(1)
+  t.equal(items.length, 2, 'the TV and the radio, not Bob\'s TV')
+  t.match(items[0], 'Living Room &lt;TV&gt;', 'the refreshed TV was active last, so it comes first')
+  t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:03 UTC/)
+  t.match(items[0], /Stays signed in<\/dt><dd>Yes/)
+  t.match(items[0], 'See your name and username')
+  t.match(items[1], 'Kitchen Radio')
+  t.match(items[1], /Stays signed in<\/dt><dd>No, until its current access ends/)
+  t.match(items[1], '127.0.0.1', 'where the device asked from')
+  t.match(page.body, 'aria-label="Disconnect Kitchen Radio"', 'each button says what it disconnects')
+  t.match(page.body, 'Signed in as <strong>alice</strong>')
+})
+
+t.test('disconnecting ends the device\'s refresh tokens at once and says so', async t => {
+  const { app, tv, alice, tvTokens, grantOf } = await setup(t)
+  const browser = await signedIn(app, 'alice')
+  await browser.get('/account/devices')
+  const grant = await grantOf(alice.id, tv.id)
+  const res = await browser.post('/account/devices/disconnect', { grant })
+  t.equal(res.statusCode, 303)
+  t.equal(res.headers.location, '/account/devices?disconnected=1')
+  const page = await browser.follow()
+  t.match(page.body, 'The device was disconnected')
+  t.notMatch(page.body, 'Living Room', 'no longer listed')
+  t.match(page.body, 'Kitchen Radio')
+
+  const refused = await refresh(app, tv.id, tvTokens.refresh_token)
+  t.equal(refused.statusCode, 400)
+  t.equal(refused.json().error, 'invalid_grant', 'the device can no longer refresh')
+  const audit = await app.codepair.storage.db.auditEvent.findFirst({ where: { type: 'device.disconnected', userId: alice.id } })
+  t.ok(audit, 'the disconnection is audited')
+
+  const twice = await browser.post('/account/devices/disconnect', { grant })
+  t.equal(twice.statusCode, 404, 'a second disconnect finds nothing')
+})
+
+t.test('a foreign grant id, a missing CSRF token or no session change nothing', async t => {
+  const { app, tv, bob, bobTokens, grantOf } = await setup(t)
+  const bobsGrant = await grantOf(bob.id, tv.id)
+  const alice = await signedIn(app, 'alice')
+  await alice.get('/account/devices')
+  const foreign = await alice.post('/account/devices/disconnect', { grant: bobsGrant })
+  t.equal(foreign.statusCode, 404)
+  t.match(foreign.body, 'That device is not connected to your account')
+
+  const bobBrowser = await signedIn(app, 'bob')
+  await bobBrowser.get('/account/devices')
+  t.equal((await bobBrowser.post('/account/devices/disconnect', { grant: bobsGrant }, null)).statusCode, 403, 'no CSRF token')
+  t.equal((await bobBrowser.post('/account/devices/disconnect', { grant: bobsGrant }, 'forged')).statusCode, 403, 'a foreign CSRF token')
+  const anonymous = new Browser(app)
+  await anonymous.get('/activate')
+  const anon = await anonymous.post('/account/devices/disconnect', { grant: bobsGrant })
+  t.equal(anon.statusCode, 303, 'no session: sign in first')
+  t.equal(anon.headers.location, '/login')
+  t.equal((await bobBrowser.post('/account/devices/disconnect', { grant: 'x'.repeat(500) })).statusCode, 400, 'a malformed id: a page, not a 500')
+
+  const still = await refresh(app, tv.id, bobTokens.refresh_token)
+  t.equal(still.statusCode, 200, 'Bob\'s device still refreshes')
+})
+
+t.test('devices leave the list when their tokens end: access-only after its lifetime, revoked families at once', async t => {
+  const { app, clock, tv, tvTokens } = await setup(t)
+  const browser = await signedIn(app, 'alice')
+  t.equal((await postForm(app, '/oauth/revoke', { token: tvTokens.refresh_token, client_id: tv.id })).statusCode, 200)
+  let page = await browser.get('/account/devices')
+  t.notMatch(page.body, 'Living Room', 'revoked through RFC 7009: gone')
+  t.match(page.body, 'Kitchen Radio')
+  clock.advance(601)
+  page = await browser.get('/account/devices')
+  t.notMatch(page.body, 'Kitchen Radio', 'its access token has expired')
+  t.match(page.body, 'No devices are connected to your account.')
+})
+
