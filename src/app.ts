@@ -29,6 +29,7 @@ import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
+import rateLimit from './plugins/rate-limit.js'
 import accountRoutes from './routes/account.js'
 import activateRoutes from './routes/activate.js'
 import assetRoutes from './routes/assets.js'
@@ -137,6 +138,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   await app.register(errorHandler)
   await app.register(fastifyFormbody)
+  await app.register(rateLimit)
 
   // Device-facing JSON endpoints: no sessions, no cookies, no templates.
   await app.register(healthRoutes)

@@ -31,6 +31,10 @@ export interface Config {
   readonly sessionTtlSeconds: number
   readonly userCodeLength: number
   readonly maxLiveCodes: number
+  /** Device authorization requests per minute from one address (0 = no limit). */
+  readonly deviceAuthorizationRatePerIp: number
+  /** Redis for rate-limit counters shared by every instance; undefined = in memory. */
+  readonly rateLimitRedisUrl: string | undefined
   readonly userCodeFailures: { readonly global: number, readonly perIp: number, readonly perSession: number }
   readonly maxGuessProbability: number
   readonly loginFailures: { readonly perAccount: number, readonly perIp: number, readonly lockoutSeconds: number }
@@ -102,6 +106,8 @@ const schema = z.object({
   SESSION_TTL_SECONDS: int(60, 86400, 1800),
   USER_CODE_LENGTH: int(8, 16, 8),
   MAX_LIVE_CODES: int(1, 100000000, 500),
+  DEVICE_AUTHORIZATION_RATE_PER_IP: int(0, 1000000, 20),
+  RATE_LIMIT_REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
   USER_CODE_FAILURES_GLOBAL: int(1, 100000000, 50),
   USER_CODE_FAILURES_PER_IP: int(1, 100000, 10),
   USER_CODE_FAILURES_PER_SESSION: int(1, 100000, 5),
@@ -232,6 +238,8 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     userCodeLength: e.USER_CODE_LENGTH,
     maxLiveCodes: e.MAX_LIVE_CODES,
+    deviceAuthorizationRatePerIp: e.DEVICE_AUTHORIZATION_RATE_PER_IP,
+    rateLimitRedisUrl: e.RATE_LIMIT_REDIS_URL,
     userCodeFailures: {
       global: e.USER_CODE_FAILURES_GLOBAL,
       perIp: e.USER_CODE_FAILURES_PER_IP,

@@ -48,6 +48,11 @@ export class ServerError extends OAuthError {
  */
 export class TemporarilyUnavailableError extends OAuthError {
   readonly error = 'temporarily_unavailable'
-  override readonly status = 503
+  override readonly status: number = 503
   constructor (description: string, readonly retryAfterSeconds = 5) { super(description) }
+}
+
+/** 429 + Retry-After: this caller asked too often (a rate limit, not an outage). */
+export class TooManyRequestsError extends TemporarilyUnavailableError {
+  override readonly status: number = 429
 }

@@ -15,12 +15,12 @@ export function formSchema (properties: string[], required: string[] = []) {
   }
 }
 
-export function oauthPost (app: FastifyInstance, url: string, schema: object, handler: RouteHandlerMethod): void {
+export function oauthPost (app: FastifyInstance, url: string, schema: object, handler: RouteHandlerMethod, config: object = {}): void {
   app.route({
     method: 'POST',
     url,
     schema,
-    config: { errorFormat: 'oauth' },
+    config: { ...config, errorFormat: 'oauth' },
     // Before validation, so a JSON body is refused as such rather than as "missing grant_type".
     preValidation: async (request) => {
       if (!isFormEncoded(request)) throw new InvalidRequestError('use Content-Type: application/x-www-form-urlencoded')

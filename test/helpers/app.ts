@@ -22,6 +22,8 @@ export async function buildTestApp (t: Test, opts: { env?: Record<string, string
     SECRET_KEY: TEST_SECRET,
     LOG_LEVEL: 'silent',
     PURGE_INTERVAL_SECONDS: '0',
+    // Tests create many codes from 127.0.0.1; the rate-limit test turns it back on.
+    DEVICE_AUTHORIZATION_RATE_PER_IP: '0',
     ...opts.env
   })
   const clock = opts.clock ?? new TestClock()

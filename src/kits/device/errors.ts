@@ -10,7 +10,13 @@ export class DeviceKitError extends Error {
 
 /** An RFC 6749 §5.2 error from the server that ends the operation. */
 export class OAuthProtocolError extends DeviceKitError {
-  constructor (readonly error: string, readonly description: string | undefined, readonly status: number) {
+  constructor (
+    readonly error: string,
+    readonly description: string | undefined,
+    readonly status: number,
+    /** From Retry-After on a 429 or 503: when asking again may succeed. */
+    readonly retryAfterSeconds?: number
+  ) {
     super(description === undefined ? error : `${error}: ${description}`)
   }
 }

@@ -38,5 +38,5 @@ export async function postForm (http: Http, url: string, form: Record<string, st
 }
 
 export function protocolError (r: FormResult): OAuthProtocolError {
-  return new OAuthProtocolError(String(r.body.error ?? `http_${r.status}`), r.body.error_description, r.status)
+  return new OAuthProtocolError(String(r.body.error ?? `http_${r.status}`), r.body.error_description, r.status, r.retryAfterSeconds)
 }

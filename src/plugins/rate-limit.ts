@@ -1,0 +1,39 @@
+// Request-rate limits for the endpoints anyone can call without a secret, through
+// @fastify/rate-limit. Today that is the device authorization endpoint: public client ids
+// ship inside every device, so without a per-address limit one script could fill the
+// MAX_LIVE_CODES capacity (the brute-force bound of RFC 8628 §5.1) and lock every real
+// device out of pairing. Counters live in memory per instance, or in Redis when
+// RATE_LIMIT_REDIS_URL is set, so that several instances share one budget
+// (RFC-CHECKLIST "Reliability": per-process limits multiply by the number of instances).
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import { TooManyRequestsError } from '../oauth/errors.js'
+
+export default fp(async function rateLimit (app: FastifyInstance) {
+  const { config } = app.codepair
+  let redis: Redis | undefined
+  if (config.rateLimitRedisUrl !== undefined) {
+    // Fail fast per command (a limiter must not stall requests) and keep reconnecting.
+    redis = new Redis(config.rateLimitRedisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
+    redis.on('error', (err: Error) => { app.log.warn({ err: { message: err.message } }, 'rate-limit Redis unavailable; limits are not enforced until it returns') })
+    await redis.connect().catch(() => {}) // reported by the handler above; requests still flow
+    app.addHook('onClose', async () => { redis?.disconnect() })
+  }
+  await app.register(fastifyRateLimit, {
+    global: false,
+    ...(redis === undefined ? {} : { redis, nameSpace: 'codepair-rl:' }),
+    // Fail open when Redis is down: pairing keeps working, only the extra limit lapses.
+    skipOnError: true,
+    // The default key is request.ip (which honours TRUST_PROXY), IPv6 per /64 subnet: one
+    // subscriber's prefix, so rotating addresses inside it does not multiply the budget.
+    errorResponseBuilder: (_request, context) =>
+      new TooManyRequestsError(`too many requests from this address; retry in ${context.after}`, Math.max(1, Math.ceil(context.ttl / 1000)))
+  })
+}, { name: 'codepair-rate-limit', dependencies: [] })
+
+/** Route config for a per-address limit of `max` requests a minute; none when max is 0. */
+export function perMinute (max: number): { rateLimit?: { max: number, timeWindow: number } } {
+  return max === 0 ? {} : { rateLimit: { max, timeWindow: 60_000 } }
+}
