@@ -161,10 +161,13 @@ t.test('sign-in: unknown user and wrong password take similar time', async t => 
   await time('alice'); await time('nobody') // warm-up (the dummy hash is made once)
   const known: number[] = []
   const unknown: number[] = []
-  for (let i = 0; i < 4; i++) { known.push(await time('alice')); unknown.push(await time(`nobody${i}`)) }
+  for (let i = 0; i < 6; i++) { known.push(await time('alice')); unknown.push(await time(`nobody${i}`)) }
   const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0
   const ratio = median(unknown) / median(known)
-  t.ok(ratio > 0.5 && ratio < 2, `an argon2 verification either way (ratio ${ratio.toFixed(2)})`)
+  // Not a performance figure: skipping argon2 for unknown users makes this ratio ~0.03
+  // (a database lookup against ~50 ms of argon2), so wide bounds still catch it while a
+  // busy CI machine cannot flip the result.
+  t.ok(ratio > 0.25 && ratio < 4, `an argon2 verification either way (ratio ${ratio.toFixed(2)})`)
 })
 
 t.test('sign-in throttles per IP across accounts', async t => {
