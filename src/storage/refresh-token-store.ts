@@ -37,7 +37,8 @@ export class PrismaRefreshTokenStore implements RefreshTokenStore {
 
   async purgeExpired (now: Date, limit: number): Promise<number> {
     const rows = await this.db.refreshToken.findMany({
-      where: { OR: [{ expiresAt: { lt: now } }, { idleExpiresAt: { lt: now } }] },
+      // idleExpiresAt never exceeds expiresAt (token-service.ts), so one indexed column covers both.
+      where: { idleExpiresAt: { lt: now } },
       select: { id: true },
       take: limit
     })

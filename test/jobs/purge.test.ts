@@ -39,3 +39,25 @@ t.test('one batch deletes at most PURGE_BATCH rows', async t => {
   t.equal(await app.codepair.storage.devices.purgeExpired(new Date(now), new Date(now), PURGE_BATCH), PURGE_BATCH)
   t.equal(await app.codepair.storage.db.deviceAuthorization.count(), 20)
 })
+
+t.test('refresh tokens go once idle-expired, then the grant they kept alive', async t => {
+  const { app, clock, config } = await buildTestApp(t, { env: { REFRESH_TOKEN_IDLE_TTL_SECONDS: '3600', CONSUMED_RETENTION_SECONDS: '600' } })
+  const { storage } = app.codepair
+  const client = await addClient(app)
+  const user = await addUser(app)
+  const flow = await startDeviceFlow(app, client.id, { scope: 'offline_access' })
+  const row = await storage.db.deviceAuthorization.findFirstOrThrow()
+  await storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms))
+  t.equal((await poll(app, client.id, flow.device_code)).statusCode, 200)
+
+  clock.advance(config.consumedRetentionSeconds + 601)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal(await storage.db.deviceAuthorization.count(), 1, 'a grant with a refresh token stays past the retention time')
+  t.equal(await storage.db.refreshToken.count(), 1, 'a refresh token within its idle time stays')
+
+  clock.advance(3601)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal(await storage.db.refreshToken.count(), 0, 'idle-expired: purged')
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal(await storage.db.deviceAuthorization.count(), 0, 'then the grant goes too')
+})
