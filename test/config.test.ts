@@ -1,15 +1,8 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { configProblems } from './helpers/config.js'
+import { loadConfig } from '../src/config.js'
 
-const problems = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const problems = configProblems
 
 t.test('zero configuration works for local use', async t => {
   const c = loadConfig({})

@@ -16,7 +16,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
   let redis: Redis | undefined
   if (config.rateLimitRedisUrl !== undefined) {
     // Fail fast per command (a limiter must not stall requests) and keep reconnecting.
-    redis = new Redis(config.rateLimitRedisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
+    redis = new Redis(config.rateLimitRedisUrl, { connectTimeout: 3000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
     redis.on('error', (err: Error) => { app.log.warn({ err: { message: err.message } }, 'rate-limit Redis unavailable; limits are not enforced until it returns') })
     await redis.connect().catch(() => {}) // reported by the handler above; requests still flow
     app.addHook('onClose', async () => { redis?.disconnect() })

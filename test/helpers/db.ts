@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import type { Test } from 'tap'
 import { migrateDatabase } from '../../src/storage/migrate.js'
+import { requireService } from './services.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
@@ -63,18 +64,9 @@ export async function postgresAvailable (): Promise<boolean> {
   return await pgAvailable
 }
 
-/**
- * PostgreSQL is required in CI (CI=true): a missing server fails the run instead of
- * silently skipping the multi-instance tests. Elsewhere the PostgreSQL half is skipped.
- */
+/** PostgreSQL is required when CI=true (services.ts); elsewhere the PostgreSQL half is skipped. */
 export async function requirePostgres (t: Test): Promise<boolean> {
-  if (await postgresAvailable()) return true
-  if (process.env.CI === 'true') {
-    t.fail(`PostgreSQL is required when CI=true but ${PG_ADMIN_URL} is unreachable`)
-    return false
-  }
-  await t.skip(`PostgreSQL unreachable at ${PG_ADMIN_URL}; set TEST_POSTGRES_URL (required when CI=true)`, () => {})
-  return false
+  return await requireService(t, 'PostgreSQL', PG_ADMIN_URL, 'TEST_POSTGRES_URL', await postgresAvailable())
 }
 
 async function admin<T> (fn: (c: pg.Client) => Promise<T>): Promise<T> {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, importSPKI, jwtVerify } from 'jose'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { configProblems } from '../helpers/config.js'
+import { loadConfig } from '../../src/config.js'
 import { addClient, addUser, buildTestApp } from '../helpers/app.js'
 import { cli } from '../helpers/cli.js'
 import { obtainTokens } from '../helpers/oauth.js'
@@ -25,15 +26,7 @@ function keyFile (t: any, content: string): string {
   return file
 }
 
-const problems = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const problems = configProblems
 
 t.test('configuration errors name the variable and the key, never echo key material', async t => {
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
