@@ -11,7 +11,10 @@ const pageConfig = { errorFormat: 'page' } as const
 
 export function formatWhen (d: Date, now: number): string {
   const minutes = Math.max(0, Math.round((now - d.getTime()) / 60000))
-  const ago = minutes === 0 ? 'just now' : minutes === 1 ? '1 minute ago' : `${minutes} minutes ago`
+  const hours = Math.round(minutes / 60)
+  const days = Math.round(minutes / 1440)
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'} ago`
+  const ago = minutes === 0 ? 'just now' : minutes < 60 ? plural(minutes, 'minute') : hours < 48 ? plural(hours, 'hour') : plural(days, 'day')
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC (${ago})`
 }
 

@@ -56,7 +56,8 @@ t.test('lists only this person\'s devices, newest first, escaped, with what each
   const items = page.body.split('<li class="device">').slice(1)
   t.equal(items.length, 2, 'the TV and the radio, not Bob\'s TV')
   t.match(items[0], 'Living Room &lt;TV&gt;', 'the refreshed TV was active last, so it comes first')
-  t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:03 UTC/)
+  t.match(items[0], /Connected<\/dt><dd>2026-11-23 12:00 UTC \(3 minutes ago\)/)
+  t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:03 UTC \(just now\)/)
   t.match(items[0], /Stays signed in<\/dt><dd>Yes/)
   t.match(items[0], 'See your name and username')
   t.match(items[1], 'Kitchen Radio')
@@ -126,3 +127,13 @@ t.test('devices leave the list when their tokens end: access-only after its life
   t.match(page.body, 'No devices are connected to your account.')
 })
 
+
+t.test('a device with a live refresh token stays listed for days; times read in days', async t => {
+  const { app, clock } = await setup(t)
+  clock.advance(3 * 86400)
+  const page = await (await signedIn(app, 'alice')).get('/account/devices')
+  const items = page.body.split('<li class="device">').slice(1)
+  t.equal(items.length, 1, 'the TV (refresh token) but no longer the radio (access token only)')
+  t.match(items[0], 'Living Room &lt;TV&gt;')
+  t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:00 UTC \(3 days ago\)/)
+})
