@@ -1,5 +1,6 @@
 // Device and user codes (RFC 8628 §3.2, §5.1, §6.1) and the hashes we store of them.
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto'
+import { randomBytesPooled } from './random.js'
 
 /** RFC 8628 §6.1: consonants only, so no words are spelled and no vowels are confused. */
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ'
@@ -10,12 +11,12 @@ export function userCodeSpace (length: number): number {
 
 /** 256 bits from the CSPRNG (RFC 6749 §10.10 asks for at least 128, better 160). */
 export function generateDeviceCode (): string {
-  return randomBytes(32).toString('base64url')
+  return randomBytesPooled(32).toString('base64url')
 }
 
 /** High-entropy opaque secrets (refresh tokens, client secrets): 256 bits. */
 export function generateSecret (): string {
-  return randomBytes(32).toString('base64url')
+  return randomBytesPooled(32).toString('base64url')
 }
 
 export function generateUserCode (length: number): string {

@@ -1,6 +1,7 @@
 // RFC 8628 §3.1–3.2: the device authorization request and response.
 import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from './clock.js'
+import { randomBytesPooled } from './random.js'
 import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeHmac } from './codes.js'
 import { InvalidScopeError, ServerError, TemporarilyUnavailableError, UnauthorizedClientError } from './errors.js'
 import { DEVICE_CODE_GRANT } from './grant-types.js'
@@ -71,7 +72,7 @@ export class DeviceAuthorizationService {
     const deviceCode = generateDeviceCode()
     // Time-ordered (UUIDv7, 74 random bits): new rows append to the primary-key index
     // instead of touching a random page, which matters at thousands of inserts a second.
-    const id = uuidv7()
+    const id = uuidv7({ random: randomBytesPooled(16), msecs: now })
     const verificationUri = `${this.settings.issuer}/activate`
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.settings.userCodeLength)

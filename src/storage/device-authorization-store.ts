@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytesPooled } from '../oauth/random.js'
 import {
   DuplicateUserCodeError,
   type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization, type PollResult
@@ -19,7 +19,7 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
   }
 
   async poll (deviceCodeHash: string, clientId: string, now: Date, leewayMs: number, stepSeconds: number): Promise<PollResult | null> {
-    return await this.hot.poll(deviceCodeHash, clientId, now.getTime(), leewayMs, stepSeconds, randomBytes(12).toString('base64url'))
+    return await this.hot.poll(deviceCodeHash, clientId, now.getTime(), leewayMs, stepSeconds, randomBytesPooled(12).toString('base64url'))
   }
 
   async findByDeviceCodeHash (deviceCodeHash: string): Promise<DeviceAuthorizationRecord | null> {
