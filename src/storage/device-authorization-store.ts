@@ -85,7 +85,8 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
     const rows = await this.db.deviceAuthorization.findMany({
       where: {
         OR: [
-          { status: { not: 'consumed' }, expiresAt: { lt: expiredBefore } },
+          // An IN list, not `not: 'consumed'`, so (status, expiresAt) serves it as three ranges.
+          { status: { in: ['pending', 'approved', 'denied'] }, expiresAt: { lt: expiredBefore } },
           // Consumed codes stay to detect replays, and while their refresh tokens live.
           { status: 'consumed', expiresAt: { lt: consumedBefore }, refreshTokens: { none: {} } }
         ]

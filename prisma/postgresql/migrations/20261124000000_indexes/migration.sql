@@ -1,3 +1,6 @@
+-- DropIndex
+DROP INDEX "DeviceAuthorization_expiresAt_idx";
+
 -- CreateIndex
 CREATE INDEX "RefreshToken_userId_idx" ON "RefreshToken"("userId");
 
