@@ -14,6 +14,7 @@ import { createPrismaClient, type Db } from '../storage/prisma.js'
 import { printRecord, printTable } from './output.js'
 import { DEVICE_EXIT, runDeviceSimulator } from './device-simulator.js'
 import { readPassword } from './password-input.js'
+import { isNotMigrated, NOT_MIGRATED } from '../storage/errors.js'
 
 export const USAGE = `Usage: codepair <command> [options]
 
@@ -234,10 +235,7 @@ export async function main (argv: string[]): Promise<void> {
   try {
     process.exitCode = await run(argv)
   } catch (err) {
-    // P2021: Prisma's "table does not exist" — a database nobody has migrated yet.
-    const message = (err as { code?: string }).code === 'P2021'
-      ? 'the database has no codepair tables yet: run `codepair migrate` first'
-      : err instanceof Error ? err.message : String(err)
+    const message = isNotMigrated(err) ? NOT_MIGRATED : err instanceof Error ? err.message : String(err)
     const json = argv.includes('--json')
     if (json) process.stderr.write(`${JSON.stringify({ error: message })}\n`)
     else process.stderr.write(`codepair: ${message}\n`)

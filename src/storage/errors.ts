@@ -21,3 +21,12 @@ export function isStorageUnavailable (err: unknown): boolean {
 export function isUniqueViolation (err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'P2002'
 }
+
+/** What an administrator sees when a command meets a database nobody has migrated. */
+export const NOT_MIGRATED = 'the database has no codepair tables yet: run `codepair migrate` first'
+
+/** SQLite's "no such table" (raw driver) or Prisma's P2021 "table does not exist". */
+export function isNotMigrated (err: unknown): boolean {
+  const e = err as { code?: string, message?: string } | null
+  return e?.code === 'P2021' || /no such table/.test(String(e?.message ?? ''))
+}
