@@ -29,6 +29,9 @@ export interface ActiveKey { kid: string, alg: string, key: CryptoKey }
 
 export interface KeyView { kid: string, alg: string, state: KeyStatus, createdAt: Date, activateAt: Date | null, retireAt: Date | null }
 
+/** When a key starts (or started) to sign. */
+const activeAt = (k: SigningKeyRecord): number => (k.activateAt ?? k.createdAt).getTime()
+
 /**
  * Where a key is in its life at time `t`, derived from its dates so that every
  * instance agrees without coordination:
@@ -41,7 +44,6 @@ export function keyStates (keys: SigningKeyRecord[], t: number): Map<string, Key
   const states = new Map<string, KeyStatus>()
   const published = keys.filter(k => k.retireAt === null || k.retireAt.getTime() > t)
   const started = published.filter(k => k.activateAt === null || k.activateAt.getTime() <= t)
-  const activeAt = (k: SigningKeyRecord) => (k.activateAt ?? k.createdAt).getTime()
   const active = started.reduce<SigningKeyRecord | undefined>((best, k) => best === undefined || activeAt(k) >= activeAt(best) ? k : best, undefined)
   for (const k of keys) {
     states.set(k.kid, !published.includes(k) ? 'retired' : k === active ? 'active' : started.includes(k) ? 'retiring' : 'next')
@@ -98,7 +100,7 @@ export class KeyManager {
     this.#verify = verify
     this.#signing = signing
     // Newest first: the signing key (or the next one) leads, for verifiers that look no further.
-    const newestFirst = [...published].sort((a, b) => (b.activateAt ?? b.createdAt).getTime() - (a.activateAt ?? a.createdAt).getTime())
+    const newestFirst = [...published].sort((a, b) => activeAt(b) - activeAt(a))
     this.#jwks = { keys: newestFirst.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
   }
 
