@@ -3,10 +3,11 @@
 import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
+import { eachDatabase } from '../helpers/db.js'
 import { obtainTokens, postForm, refresh } from '../helpers/oauth.js'
 
-async function setup (t: Test) {
-  const ctx = await buildTestApp(t, { env: { ACCESS_TOKEN_TTL_SECONDS: '600' } })
+async function setup (t: Test, databaseUrl?: string) {
+  const ctx = await buildTestApp(t, { databaseUrl, env: { ACCESS_TOKEN_TTL_SECONDS: '600' } })
   const tv = await addClient(ctx.app, { name: 'Living Room <TV>' })
   const radio = await addClient(ctx.app, { name: 'Kitchen Radio' })
   const alice = await addUser(ctx.app, 'alice')
@@ -136,4 +137,19 @@ t.test('a device with a live refresh token stays listed for days; times read in 
   t.equal(items.length, 1, 'the TV (refresh token) but no longer the radio (access token only)')
   t.match(items[0], 'Living Room &lt;TV&gt;')
   t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:00 UTC \(3 days ago\)/)
+})
+
+void eachDatabase(t, 'listing and disconnecting run the same on both databases', async (t, databaseUrl) => {
+  const { app, clock, tv, alice, tvTokens, grantOf } = await setup(t, databaseUrl)
+  clock.advance(60)
+  t.equal((await refresh(app, tv.id, tvTokens.refresh_token)).statusCode, 200)
+  const devices = await app.codepair.storage.connectedDevices.listConnected(alice.id, new Date(clock.ms), 600_000)
+  t.same(devices.map(d => [d.clientName, d.staysConnected]), [['Living Room <TV>', true], ['Kitchen Radio', false]], 'newest first')
+  t.equal(devices[0]?.lastActiveAt.getTime(), clock.ms, 'last active: the refresh just now')
+  const grant = await grantOf(alice.id, tv.id)
+  t.equal(await app.codepair.storage.connectedDevices.disconnect(grant, 'someone-else', new Date(clock.ms)), false, 'not the owner: nothing')
+  t.equal(await app.codepair.storage.connectedDevices.disconnect(grant, alice.id, new Date(clock.ms)), true)
+  t.equal(await app.codepair.storage.connectedDevices.disconnect(grant, alice.id, new Date(clock.ms)), false, 'once')
+  const after = await app.codepair.storage.connectedDevices.listConnected(alice.id, new Date(clock.ms), 600_000)
+  t.same(after.map(d => d.clientName), ['Kitchen Radio'])
 })
