@@ -11,6 +11,13 @@ import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { TooManyRequestsError } from '../oauth/errors.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Redis connection behind the rate-limit counters, or null when they are in memory. */
+    rateLimitRedis: Redis | null
+  }
+}
+
 export default fp(async function rateLimit (app: FastifyInstance) {
   const { config } = app.codepair
   let redis: Redis | undefined
@@ -21,6 +28,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     await redis.connect().catch(() => {}) // reported by the handler above; requests still flow
     app.addHook('onClose', async () => { redis?.disconnect() })
   }
+  app.decorate('rateLimitRedis', redis ?? null)
   await app.register(fastifyRateLimit, {
     global: false,
     ...(redis === undefined ? {} : { redis, nameSpace: 'codepair-rl:' }),
