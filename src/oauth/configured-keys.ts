@@ -130,8 +130,12 @@ export class ConfiguredKeyStore implements SigningKeyStore {
   constructor (private readonly keys: readonly ConfiguredKey[], private readonly source: string, private readonly now: () => number = Date.now) {}
 
   async listKeys (): Promise<SigningKeyRecord[]> {
-    const loadedAt = this.now()
-    this.#records ??= Promise.all(this.keys.map(async (k, i): Promise<SigningKeyRecord> => {
+    this.#records ??= this.load(this.now())
+    return await this.#records
+  }
+
+  private async load (loadedAt: number): Promise<SigningKeyRecord[]> {
+    const records = await Promise.all(this.keys.map(async (k, i): Promise<SigningKeyRecord> => {
       const at = new Date(loadedAt - i)
       return {
         kid: k.kid ?? await calculateJwkThumbprint(k.publicJwk),
@@ -143,8 +147,8 @@ export class ConfiguredKeyStore implements SigningKeyStore {
         activateAt: at,
         retireAt: null
       }
-    })).then(records => records.reverse())
-    return await this.#records
+    }))
+    return records.reverse() // listKeys is oldest first
   }
 
   async insertKey (): Promise<void> { throw new KeysFromConfigurationError(this.source) }

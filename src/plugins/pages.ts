@@ -26,6 +26,9 @@ declare module 'fastify' {
   }
 }
 
+/** Route config for browser pages: errors render as a page, not RFC 6749 JSON. */
+export const PAGE_ROUTE = { errorFormat: 'page' } as const
+
 export const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url))
 
 export default fp(async function pages (app: FastifyInstance) {

@@ -39,7 +39,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     errorResponseBuilder: (_request, context) =>
       new TooManyRequestsError(`too many requests from this address; retry in ${context.after}`, Math.max(1, Math.ceil(context.ttl / 1000)))
   })
-}, { name: 'codepair-rate-limit', dependencies: [] })
+}, { name: 'codepair-rate-limit' })
 
 /** Route config for a per-address limit of `max` requests a minute; none when max is 0. */
 export function perMinute (max: number): { rateLimit?: { max: number, timeWindow: number } } {

@@ -1,22 +1,24 @@
 // "Your devices": a signed-in person sees every device connected to their account and
 // disconnects any of them, which revokes its grant and refresh tokens at once
 // (RFC-CHECKLIST "Tokens": revoked when the person revokes the device; RFC 9700 §4.14).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { describeScope, parseScope } from '../oauth/scopes.js'
+import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatWhen } from './activate.js'
-
-const pageConfig = { errorFormat: 'page' } as const
 
 export default async function accountRoutes (app: FastifyInstance): Promise<void> {
   const { config, storage, clock } = app.codepair
   const accessTokenTtlMs = config.accessTokenTtlSeconds * 1000
 
-  app.get('/account/devices', { config: pageConfig }, async (request, reply) => {
+  /** Sign in first, then come back to the list (a fixed target, never a URL from the request). */
+  async function signInFirst (request: FastifyRequest, reply: FastifyReply) {
+    request.session.returnTo = 'devices'
+    return await reply.code(303).redirect('/login')
+  }
+
+  app.get('/account/devices', { config: PAGE_ROUTE }, async (request, reply) => {
     const { userId } = request.session
-    if (userId === undefined) {
-      request.session.returnTo = 'devices'
-      return await reply.code(303).redirect('/login')
-    }
+    if (userId === undefined) return await signInFirst(request, reply)
     const now = clock()
     const [user, devices] = await Promise.all([
       storage.users.findUserById(userId),
@@ -46,7 +48,7 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
   })
 
   app.post('/account/devices/disconnect', {
-    config: pageConfig,
+    config: PAGE_ROUTE,
     schema: {
       body: {
         type: 'object',
@@ -57,10 +59,7 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     preHandler: app.csrfProtection
   }, async (request, reply) => {
     const { userId } = request.session
-    if (userId === undefined) {
-      request.session.returnTo = 'devices'
-      return await reply.code(303).redirect('/login')
-    }
+    if (userId === undefined) return await signInFirst(request, reply)
     const { grant } = request.body as { grant: string }
     const now = new Date(clock())
     // Conditional on the owner: someone else's grant id changes nothing and says the same.

@@ -6,8 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
 import { describeScope, parseScope } from '../oauth/scopes.js'
 import type { DeviceAuthorizationRecord } from '../oauth/stores.js'
-
-const pageConfig = { errorFormat: 'page' } as const
+import { PAGE_ROUTE } from '../plugins/pages.js'
 
 export function formatWhen (d: Date, now: number): string {
   const minutes = Math.max(0, Math.round((now - d.getTime()) / 60000))
@@ -44,7 +43,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
 
   // §3.3.1: arriving by verification_uri_complete pre-fills the code; the person
   // still confirms it, so a link alone never grants anything.
-  app.get('/activate', { config: pageConfig }, async (request, reply) => {
+  app.get('/activate', { config: PAGE_ROUTE }, async (request, reply) => {
     const q = (request.query ?? {}) as Record<string, unknown>
     const raw = typeof q.user_code === 'string' ? q.user_code : ''
     const normalized = normalizeUserCode(raw).slice(0, codeLength)
@@ -52,7 +51,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
   })
 
   app.post('/activate', {
-    config: pageConfig,
+    config: PAGE_ROUTE,
     schema: { body: { type: 'object', properties: { user_code: { type: 'string', maxLength: 200 }, _csrf: { type: 'string' } } } },
     preHandler: app.csrfProtection
   }, async (request, reply) => {
@@ -87,7 +86,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     return await reply.code(303).redirect(session.userId === undefined ? '/login' : '/activate/confirm')
   })
 
-  app.get('/activate/confirm', { config: pageConfig }, async (request, reply) => {
+  app.get('/activate/confirm', { config: PAGE_ROUTE }, async (request, reply) => {
     const { activation, userId } = request.session
     if (activation === undefined) return await reply.code(303).redirect('/activate')
     if (userId === undefined) return await reply.code(303).redirect('/login')
@@ -109,7 +108,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
   })
 
   app.post('/activate/confirm', {
-    config: pageConfig,
+    config: PAGE_ROUTE,
     schema: {
       body: {
         type: 'object',

@@ -1,8 +1,7 @@
 // Sign-in for the activation pages.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatRetry } from './activate.js'
-
-const pageConfig = { errorFormat: 'page' } as const
 
 /** After sign-in: the device waiting for a decision first, then the page that asked for it. */
 function next (session: FastifyRequest['session']): string {
@@ -18,13 +17,13 @@ function intro (session: FastifyRequest['session']): string | undefined {
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
   const { signIn, clock } = app.codepair
 
-  app.get('/login', { config: pageConfig }, async (request, reply) => {
+  app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
     if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
     return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session) })
   })
 
   app.post('/login', {
-    config: pageConfig,
+    config: PAGE_ROUTE,
     schema: {
       body: {
         type: 'object',
@@ -54,7 +53,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     return await reply.code(303).redirect(target)
   })
 
-  app.post('/logout', { config: pageConfig, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/logout', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
     await request.session.destroy()
     return await reply.code(303).redirect('/activate')
   })

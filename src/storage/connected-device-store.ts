@@ -38,9 +38,10 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
     ])
     type Grant = (typeof recent)[number]
     const devices = new Map<string, ConnectedDevice>()
+    // Refreshing rows come newest first and before the access-only ones, so the first row
+    // seen for a grant is the one to show.
     const add = (g: Grant, lastActiveAt: Date, staysConnected: boolean) => {
-      const seen = devices.get(g.id)
-      if (seen !== undefined && seen.lastActiveAt >= lastActiveAt) return
+      if (devices.has(g.id)) return
       devices.set(g.id, {
         grantId: g.id,
         clientId: g.clientId,
@@ -50,11 +51,11 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
         requestIp: g.requestIp,
         userAgent: g.userAgent,
         lastActiveAt,
-        staysConnected: staysConnected || seen?.staysConnected === true
+        staysConnected
       })
     }
     for (const r of refreshing) add(r.grant, r.createdAt, true)
-    for (const g of recent) if (!devices.has(g.id)) add(g, g.consumedAt ?? now, false)
+    for (const g of recent) add(g, g.consumedAt ?? now, false)
     return [...devices.values()].sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime()).slice(0, LIMIT)
   }
 
