@@ -1,17 +1,23 @@
 // Single use under concurrency, on SQLite and on PostgreSQL.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { eachDatabase } from '../helpers/db.js'
 import { poll, postForm, startDeviceFlow } from '../helpers/oauth.js'
 
-void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 200', async (t, databaseUrl) => {
+/** One device code, approved and not yet redeemed. */
+async function approvedFlow (t: Test, databaseUrl: string) {
   const { app, clock } = await buildTestApp(t, { databaseUrl })
   const client = await addClient(app)
   const user = await addUser(app)
   const flow = await startDeviceFlow(app, client.id)
   const row = await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow()
   t.ok(await app.codepair.storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms)))
+  return { app, client, flow }
+}
+
+void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 200', async (t, databaseUrl) => {
+  const { app, client, flow } = await approvedFlow(t, databaseUrl)
 
   const results = await Promise.all(Array.from({ length: 50 }, async () => await poll(app, client.id, flow.device_code)))
   const ok = results.filter(r => r.statusCode === 200)
@@ -24,12 +30,7 @@ void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 
 })
 
 void eachDatabase(t, '30 concurrent polls at /oauth/token and /oauth/device/authorize together: one redemption', async (t, databaseUrl) => {
-  const { app, clock } = await buildTestApp(t, { databaseUrl })
-  const client = await addClient(app)
-  const user = await addUser(app)
-  const flow = await startDeviceFlow(app, client.id)
-  const row = await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow()
-  t.ok(await app.codepair.storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms)))
+  const { app, client, flow } = await approvedFlow(t, databaseUrl)
 
   // Interleaved: even polls at the token endpoint, odd ones at the product's own path
   // (every third of those with a wrong auth_code, which must not take the approval away).

@@ -180,6 +180,16 @@ t.test('grant_type is implied; another grant type is refused', async t => {
   t.equal(refresh.json().error, 'unsupported_grant_type')
 })
 
+t.test('a client not allowed the device grant: unauthorized_client at both own paths, as at the RFC ones', async t => {
+  const { app, client } = await setup(t)
+  const flow = await startDeviceFlow(app, client.id)
+  await app.codepair.storage.db.client.update({ where: { id: client.id }, data: { grantTypes: 'refresh_token' } })
+  const fresh = (await buildTestApp(t, { databaseUrl: app.codepair.config.databaseUrl })).app // no client cache
+  sameAnswer(t, await postForm(fresh, DEVICE, { client_id: client.id }), await postForm(fresh, '/oauth/device_authorization', { client_id: client.id }), 'asking for codes')
+  sameAnswer(t, await postForm(fresh, AUTHORIZE, { client_id: client.id, device_code: flow.device_code }), await poll(fresh, client.id, flow.device_code), 'polling')
+  t.equal((await postForm(fresh, AUTHORIZE, { client_id: client.id, device_code: flow.device_code })).json().error, 'unauthorized_client')
+})
+
 t.test('an empty poll (202 from that library) is 400 invalid_request', async t => {
   const { app } = await setup(t)
   const conf = await addClient(app, { confidential: true })
