@@ -9,6 +9,7 @@ import type { Config } from './config.js'
 import { startPurgeJob } from './jobs/purge.js'
 import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
+import { userCodeMatches } from './oauth/codes.js'
 import { DeviceAuthorizationService } from './oauth/device-authorization.js'
 import { DeviceCodeGrant } from './oauth/grants/device-code.js'
 import { RefreshTokenGrant } from './oauth/grants/refresh-token.js'
@@ -34,6 +35,7 @@ import accountRoutes from './routes/account.js'
 import activateRoutes from './routes/activate.js'
 import assetRoutes from './routes/assets.js'
 import deviceAuthorizationRoutes from './routes/device-authorization.js'
+import deviceAuthorizeRoutes from './routes/device-authorize.js'
 import healthRoutes from './routes/health.js'
 import signInRoutes from './routes/sign-in.js'
 import tokenRoutes from './routes/token.js'
@@ -110,7 +112,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
     const grants = new GrantRegistry()
-      .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock))
+      .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock,
+        (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
       .register(new RefreshTokenGrant(
         { defaultAudience: config.defaultAudience, reuseGraceSeconds: config.refreshTokenReuseGraceSeconds },
         storage.refreshTokens, accountGuard, tokens, clock))
@@ -145,6 +148,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(wellKnownRoutes)
   await app.register(deviceAuthorizationRoutes)
   await app.register(tokenRoutes)
+  await app.register(deviceAuthorizeRoutes)
   await app.register(revocationRoutes)
   await app.register(introspectionRoutes)
 

@@ -8,6 +8,7 @@ import type { ClientRecord } from '../oauth/stores.js'
 import { toClientRecord } from '../storage/client-store.js'
 import type { Db } from '../storage/prisma.js'
 import { AdminError } from './errors.js'
+import { isUniqueViolation } from '../storage/errors.js'
 
 const GRANT_ALIASES: Record<string, string> = {
   device_code: DEVICE_CODE_GRANT,
@@ -23,6 +24,10 @@ export interface CreateClientInput {
   scopes?: string
   defaultScopes?: string
   grantTypes?: string
+  /** An existing client id to keep (a fleet moving from another server); generated when absent. */
+  id?: string
+  /** An existing secret to keep (makes the client confidential); generated for --confidential when absent. */
+  secret?: string
 }
 
 export interface ClientView extends Omit<ClientRecord, 'secretHash'> { createdAt: string }
@@ -51,7 +56,28 @@ function parseScopes (value: string, what: string): string[] {
   }
 }
 
-export async function createClient (db: Db, input: CreateClientInput): Promise<CreatedClient> {
+/**
+ * Client ids travel in HTTP Basic (RFC 6749 §2.3.1), where a colon ends the id, and in
+ * forms; visible ASCII without the colon keeps every existing id usable both ways.
+ */
+const CLIENT_ID = /^[\x21-\x39\x3B-\x7E]{1,128}$/
+/** Below this, a kept secret is weaker than what codepair generates (256 bits); kept, with a warning. */
+export const SHORT_SECRET_CHARACTERS = 22
+
+function checkId (id: string): string {
+  if (!CLIENT_ID.test(id)) throw new AdminError(`client id "${id.slice(0, 40)}": 1 to 128 visible ASCII characters, no colon or spaces`)
+  return id
+}
+
+function checkSecret (secret: string, id: string): string {
+  if (secret === '' || secret.length > 512 || /[\x00-\x1F\x7F]/.test(secret)) {
+    throw new AdminError(`client "${id}": a secret is 1 to 512 characters without control characters`)
+  }
+  return secret
+}
+
+/** Validates an input into the row to store and the secret to show (generated ones only). */
+function prepareClient (input: CreateClientInput) {
   const name = input.name.trim()
   if (name === '' || name.length > 100) throw new AdminError('--name is required (1 to 100 characters)')
   const scopes = parseScopes(input.scopes ?? DEFAULT_CLIENT_SCOPES, '--scopes')
@@ -62,20 +88,101 @@ export async function createClient (db: Db, input: CreateClientInput): Promise<C
   const outside = defaults.filter(s => !scopes.includes(s))
   if (outside.length > 0) throw new AdminError(`--default-scopes must be among --scopes (not allowed: ${outside.join(' ')})`)
   const grantTypes = parseGrantTypes(input.grantTypes ?? 'device_code refresh_token')
-  const secret = input.confidential === true ? generateSecret() : undefined
+  const id = input.id === undefined ? randomBytes(16).toString('base64url') : checkId(input.id)
+  const kept = input.secret === undefined ? undefined : checkSecret(input.secret, id)
+  const generated = kept === undefined && input.confidential === true ? generateSecret() : undefined
+  const secret = kept ?? generated
+  const data = {
+    id,
+    name,
+    type: secret === undefined ? 'public' : 'confidential',
+    secretHash: secret === undefined ? null : sha256(secret),
+    grantTypes: grantTypes.join(' '),
+    scopes: scopes.join(' '),
+    defaultScopes: defaults.join(' ')
+  }
+  return { data, generated }
+}
 
-  const row = await db.client.create({
-    data: {
-      id: randomBytes(16).toString('base64url'),
-      name,
-      type: secret === undefined ? 'public' : 'confidential',
-      secretHash: secret === undefined ? null : sha256(secret),
-      grantTypes: grantTypes.join(' '),
-      scopes: scopes.join(' '),
-      defaultScopes: defaults.join(' ')
+async function refuseTaken (db: Db, ids: string[]): Promise<void> {
+  const taken = await db.client.findMany({ where: { id: { in: ids } }, select: { id: true } })
+  if (taken.length > 0) throw new AdminError(`client id already in use: ${taken.map(c => c.id).join(', ')}`, 'CONFLICT')
+}
+
+async function uniquely<T> (ids: string[], write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AdminError(`client id already in use: ${ids.join(', ')}`, 'CONFLICT')
+    throw err
+  }
+}
+
+export async function createClient (db: Db, input: CreateClientInput): Promise<CreatedClient> {
+  const { data, generated } = prepareClient(input)
+  const row = await uniquely([data.id], async () => await db.client.create({ data }))
+  return generated === undefined ? view(row) : { ...view(row), clientSecret: generated }
+}
+
+/**
+ * The fields of one client in an import file: codepair's names, and the columns of
+ * flask-oauth2-devices' Client model as a database export gives them (its
+ * `_default_scopes` are both the scopes and the defaults; redirect URIs and the owning
+ * user have no meaning in the device flow and are ignored).
+ */
+const IMPORT_FIELDS = new Set(['client_id', 'client_secret', 'name', 'scopes', 'default_scopes', 'grant_types', '_default_scopes', '_redirect_uris', 'user_id'])
+
+function importInput (entry: unknown, index: number): CreateClientInput {
+  const where = `entry ${index + 1}`
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new AdminError(`${where}: expected an object with client_id`)
+  const e = entry as Record<string, unknown>
+  const unknown = Object.keys(e).filter(k => !IMPORT_FIELDS.has(k))
+  if (unknown.length > 0) throw new AdminError(`${where}: unknown field ${unknown.join(', ')} (known: ${[...IMPORT_FIELDS].join(', ')})`)
+  const text = (k: string): string | undefined => {
+    const v = e[k]
+    if (v === undefined || v === null) return undefined
+    if (typeof v === 'number') return String(v) // a numeric id in a database export
+    if (typeof v !== 'string') throw new AdminError(`${where}: ${k} must be a string`)
+    return v
+  }
+  const id = text('client_id')
+  if (id === undefined) throw new AdminError(`${where}: client_id is required`)
+  const flaskScopes = text('_default_scopes')
+  return {
+    id,
+    secret: text('client_secret'),
+    name: text('name') ?? id.slice(0, 100),
+    scopes: text('scopes') ?? (flaskScopes?.trim() === '' ? undefined : flaskScopes),
+    defaultScopes: text('default_scopes') ?? (flaskScopes?.trim() === '' ? undefined : flaskScopes),
+    grantTypes: text('grant_types')
+  }
+}
+
+/**
+ * Creates every client of `entries` (a parsed JSON array) with its id and secret, or
+ * none: all are checked first, and they are written in one transaction.
+ */
+export async function importClients (db: Db, entries: unknown): Promise<{ imported: ClientView[], shortSecrets: string[] }> {
+  if (!Array.isArray(entries)) throw new AdminError('the import file must hold a JSON array of clients')
+  const shortSecrets: string[] = []
+  const prepared = entries.map((entry, i) => {
+    try {
+      const input = importInput(entry, i)
+      const { data } = prepareClient(input)
+      if (input.secret !== undefined && input.secret.length < SHORT_SECRET_CHARACTERS) shortSecrets.push(data.id)
+      return data
+    } catch (err) {
+      if (err instanceof AdminError && !err.message.startsWith('entry ')) throw new AdminError(`entry ${i + 1}: ${err.message}`)
+      throw err
     }
   })
-  return secret === undefined ? view(row) : { ...view(row), clientSecret: secret }
+  const ids = prepared.map(d => d.id)
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i)
+  if (repeated.length > 0) throw new AdminError(`the file names a client id twice: ${[...new Set(repeated)].join(', ')}`)
+  if (ids.length === 0) return { imported: [], shortSecrets }
+  await refuseTaken(db, ids)
+  const rows = await uniquely(ids, async () => await db.$transaction(prepared.map(data => db.client.create({ data }))))
+  return { imported: rows.map(view), shortSecrets }
 }
 
 export async function listClients (db: Db): Promise<ClientView[]> {

@@ -1,7 +1,8 @@
 // The administration commands behind the `codepair` bin (src/cli/main.ts).
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { createClient, listClients, rotateClientSecret, setClientEnabled, showClient } from '../admin/clients.js'
+import { createClient, importClients, listClients, rotateClientSecret, setClientEnabled, SHORT_SECRET_CHARACTERS, showClient } from '../admin/clients.js'
 import { AdminError } from '../admin/errors.js'
 import { listKeys, rotateKeys } from '../admin/keys.js'
 import { createResourceServer, listResourceServers, setResourceServerEnabled, showResourceServer } from '../admin/resources.js'
@@ -13,7 +14,7 @@ import { migrateDatabase } from '../storage/migrate.js'
 import { createPrismaClient, type Db } from '../storage/prisma.js'
 import { printRecord, printTable } from './output.js'
 import { DEVICE_EXIT, runDeviceSimulator } from './device-simulator.js'
-import { readPassword } from './password-input.js'
+import { readPassword, readStdin } from './password-input.js'
 import { isNotMigrated, NOT_MIGRATED } from '../storage/errors.js'
 
 export const USAGE = `Usage: codepair <command> [options]
@@ -24,6 +25,9 @@ Database
 Clients
   client create --name NAME [--confidential] [--scopes "openid profile offline_access"]
                 [--default-scopes "openid profile"] [--grant-types "device_code refresh_token"]
+                [--id ID] [--secret-stdin]   keep an existing id, and a secret read from stdin
+  client import FILE                   clients with their ids and secrets from a JSON array
+                                       (all or none; "-" reads stdin)
   client list
   client show ID
   client disable ID | client enable ID
@@ -66,6 +70,8 @@ const OPTIONS = {
   scopes: { type: 'string' },
   'default-scopes': { type: 'string' },
   'grant-types': { type: 'string' },
+  id: { type: 'string' },
+  'secret-stdin': { type: 'boolean' },
   username: { type: 'string' },
   email: { type: 'string' },
   'password-stdin': { type: 'boolean' },
@@ -144,17 +150,37 @@ export async function run (argv: string[]): Promise<number> {
       return 0
     }
     case 'client create': {
+      const name = need(o.name, '--name')
+      const secret = o['secret-stdin'] === true ? await readStdin() : undefined
       const c = await withDb(db => createClient(db, {
-        name: need(o.name, '--name'),
+        name,
         confidential: o.confidential,
         scopes: o.scopes,
         defaultScopes: o['default-scopes'],
-        grantTypes: o['grant-types']
+        grantTypes: o['grant-types'],
+        id: o.id,
+        secret
       }))
       const { clientSecret, id, ...rest } = c
       const record = { client_id: id, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }), ...rest }
       printRecord(json, 'Client created', record,
-        clientSecret === undefined ? undefined : 'Store the client_secret now: it is shown only once.')
+        clientSecret !== undefined
+          ? 'Store the client_secret now: it is shown only once.'
+          : secret !== undefined && secret.length < SHORT_SECRET_CHARACTERS ? shortSecretNote([id]) : undefined)
+      return 0
+    }
+    case 'client import': {
+      const file = need(target, 'the JSON file to import (or - for stdin)')
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err: Error) => { throw new AdminError(`cannot read ${file}: ${err.message}`) })
+      let entries: unknown
+      try {
+        entries = JSON.parse(text)
+      } catch (err) {
+        throw new AdminError(`${file} is not JSON: ${(err as Error).message}`)
+      }
+      const { imported, shortSecrets } = await withDb(db => importClients(db, entries))
+      printTable(json, imported, ['id', 'name', 'type', 'enabled', 'scopes'])
+      if (!json) process.stdout.write(`${imported.length} client${imported.length === 1 ? '' : 's'} imported.\n${shortSecrets.length > 0 ? `\n${shortSecretNote(shortSecrets)}\n` : ''}`)
       return 0
     }
     case 'client list':
@@ -229,6 +255,11 @@ export async function run (argv: string[]): Promise<number> {
     default:
       throw new AdminError(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`)
   }
+}
+
+function shortSecretNote (ids: string[]): string {
+  return `The secret of ${ids.join(', ')} is shorter than ${SHORT_SECRET_CHARACTERS} characters: it is kept so devices keep working, ` +
+    'but it is weaker than the 256-bit secrets codepair makes. Run `codepair client rotate-secret ID` once the devices can take a new one.'
 }
 
 export async function main (argv: string[]): Promise<void> {

@@ -5,15 +5,26 @@ import { InvalidClientError, InvalidRequestError } from './errors.js'
 import { safeEqual, sha256 } from './codes.js'
 import type { ClientRecord, ClientStore } from './stores.js'
 
+export interface BasicCredentials {
+  clientId: string
+  clientSecret: string
+  /**
+   * Both halves exactly as sent, when RFC 6749 §2.3.1 form-decoding changed them ("+",
+   * "%"): devices written for flask-oauth2-devices never encode. Only set when asked for
+   * (the paths those devices use); authenticateClient then tries them second.
+   */
+  verbatim?: { clientId: string, clientSecret: string }
+}
+
 export interface ClientCredentials {
   /** From `Authorization: Basic`, already decoded. */
-  basic?: { clientId: string, clientSecret: string }
+  basic?: BasicCredentials
   bodyClientId?: string
   bodyClientSecret?: string
 }
 
-/** RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. */
-export function parseBasicAuth (header: string | undefined): ClientCredentials['basic'] | undefined {
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. The scheme is case-insensitive (RFC 7235 §2.1). */
+export function parseBasicAuth (header: string | undefined, verbatim = false): BasicCredentials | undefined {
   if (header === undefined) return undefined
   const m = /^basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header)
   if (m === null) {
@@ -23,15 +34,32 @@ export function parseBasicAuth (header: string | undefined): ClientCredentials['
   const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 1) throw new InvalidClientError('malformed Basic credentials', true)
+  const sent = { clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1) }
+  let formDecoded: { clientId: string, clientSecret: string }
   try {
     const dec = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
-    return { clientId: dec(decoded.slice(0, colon)), clientSecret: dec(decoded.slice(colon + 1)) }
+    formDecoded = { clientId: dec(sent.clientId), clientSecret: dec(sent.clientSecret) }
   } catch {
+    if (verbatim) return sent
     throw new InvalidClientError('malformed Basic credentials', true)
+  }
+  const differs = formDecoded.clientId !== sent.clientId || formDecoded.clientSecret !== sent.clientSecret
+  return verbatim && differs ? { ...formDecoded, verbatim: sent } : formDecoded
+}
+
+/** Authenticates with the credentials as decoded, then, if the paths allow it, as sent (BasicCredentials.verbatim). */
+export async function authenticateClient (creds: ClientCredentials, clients: ClientStore): Promise<ClientRecord> {
+  const verbatim = creds.basic?.verbatim
+  if (verbatim === undefined) return await authenticateOnce(creds, clients)
+  try {
+    return await authenticateOnce(creds, clients)
+  } catch (err) {
+    if (!(err instanceof InvalidClientError || err instanceof InvalidRequestError)) throw err
+    return await authenticateOnce({ ...creds, basic: verbatim }, clients)
   }
 }
 
-export async function authenticateClient (creds: ClientCredentials, clients: ClientStore): Promise<ClientRecord> {
+async function authenticateOnce (creds: ClientCredentials, clients: ClientStore): Promise<ClientRecord> {
   const { basic, bodyClientId, bodyClientSecret } = creds
   const usedBasic = basic !== undefined
   if (usedBasic && bodyClientSecret !== undefined) {

@@ -54,6 +54,15 @@ export function userCodeHmac (key: Buffer, normalizedCode: string): string {
   return createHmac('sha256', key).update(normalizedCode).digest('base64url')
 }
 
+/**
+ * Whether a code a device presents (flask-oauth2-devices' auth_code) is the user code
+ * stored as `storedHash`: normalised as on /activate (RFC 8628 §6.1), then the HMACs
+ * are compared in constant time, so the answer says nothing about how close a guess was.
+ */
+export function userCodeMatches (key: Buffer, presented: string, storedHash: string): boolean {
+  return safeEqual(userCodeHmac(key, normalizeUserCode(presented)), storedHash)
+}
+
 export function safeEqual (a: string, b: string): boolean {
   const ab = Buffer.from(a)
   const bb = Buffer.from(b)

@@ -6,7 +6,7 @@
 // RATE_LIMIT_REDIS_URL is set, so that several instances share one budget
 // (RFC-CHECKLIST "Reliability": per-process limits multiply by the number of instances).
 import fastifyRateLimit from '@fastify/rate-limit'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { TooManyRequestsError } from '../oauth/errors.js'
@@ -41,7 +41,11 @@ export default fp(async function rateLimit (app: FastifyInstance) {
   })
 }, { name: 'codepair-rate-limit' })
 
-/** Route config for a per-address limit of `max` requests a minute; none when max is 0. */
-export function perMinute (max: number): { rateLimit?: { max: number, timeWindow: number } } {
-  return max === 0 ? {} : { rateLimit: { max, timeWindow: 60_000 } }
+/**
+ * One per-address budget of `max` requests a minute for every route given this hook
+ * (route config gives each route its own counters, so two paths to one endpoint would
+ * double the budget); undefined when max is 0.
+ */
+export function sharedPerMinute (app: FastifyInstance, max: number): onRequestHookHandler | undefined {
+  return max === 0 ? undefined : app.rateLimit({ max, timeWindow: 60_000 }) as unknown as onRequestHookHandler
 }

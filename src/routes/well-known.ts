@@ -2,12 +2,17 @@
 import type { FastifyInstance } from 'fastify'
 import { CLAIMS_SUPPORTED } from '../oauth/claims.js'
 import { IDENTITY_SCOPES } from '../oauth/resources.js'
+import { DEVICE_AUTHORIZE_PATH, DEVICE_PATH } from './device-authorization.js'
 
 export function metadata (issuer: string, grantTypes: string[], signingAlg: string) {
   return {
     issuer,
     device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
     token_endpoint: `${issuer}/oauth/token`,
+    // RFC 8414 §2 allows extensions; no registered name fits the product's own paths
+    // (flask-oauth2-devices' code_handler and authorize_handler), hence our prefix.
+    codepair_device_endpoint: `${issuer}${DEVICE_PATH}`,
+    codepair_device_authorize_endpoint: `${issuer}${DEVICE_AUTHORIZE_PATH}`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
     userinfo_endpoint: `${issuer}/oauth/userinfo`,

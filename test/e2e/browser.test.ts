@@ -2,31 +2,21 @@
 // kit starts a flow, the browser opens verification_uri_complete, signs in, checks the
 // code, approves or denies, and the device gets tokens or access_denied.
 // Screenshots go to test-artifacts/screenshots (docs/screenshots with UPDATE_SCREENSHOTS=1).
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import t from 'tap'
 import { AccessDeniedError, DeviceClient, DeviceSession, MemoryTokenStore } from '../../src/kits/device/index.js'
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
+import { launchChromium } from '../helpers/chromium.js'
 import { systemClockTest } from '../helpers/clock.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-artifacts/screenshots')
 
 async function launch (t: any): Promise<Browser | null> {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') t.fail(`Chromium is required when CI=true: ${CHROMIUM} is missing (.ci/run installs it with apt-get)`)
-    else await t.skip(`no Chromium at ${CHROMIUM}; apt-get install -y chromium`, () => {})
-    return null
-  }
   mkdirSync(SHOTS, { recursive: true })
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
-  })
-  t.teardown(async () => { await browser.close() })
-  return browser
+  return await launchChromium(t)
 }
 
 async function deviceFlow (t: any) {

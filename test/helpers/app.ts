@@ -43,10 +43,10 @@ export async function addUser (app: FastifyInstance, username = 'alice', passwor
 }
 
 /** A codepair listening on 127.0.0.1 (for clients that speak real HTTP), on a frozen or real clock. */
-export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock } = {}): Promise<TestApp & { issuer: string }> {
+export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string } = {}): Promise<TestApp & { issuer: string }> {
   const port = 20000 + Math.floor(Math.random() * 30000)
   const issuer = `http://127.0.0.1:${port}`
-  const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock })
+  const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl })
   await ctx.app.listen({ host: '127.0.0.1', port })
   return { ...ctx, issuer }
 }

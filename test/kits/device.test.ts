@@ -173,6 +173,48 @@ t.test('DeviceSession: refresh before expiry, rotate the stored token, retry aft
   await t.rejects(session.accessToken(), PairingRequiredError, 'and stay forgotten')
 })
 
+t.test("endpoints: 'device-authorize' asks at /oauth/device and polls /oauth/device/authorize with auth_code", async t => {
+  const { issuer, client, clock, decide } = await setup(t)
+  const sent: Array<{ url: string, body: URLSearchParams }> = []
+  let sleeps = 0
+  let auth: Awaited<ReturnType<DeviceClient['start']>> | undefined
+  const kit = await DeviceClient.discover({
+    issuer,
+    clientId: client.id,
+    endpoints: 'device-authorize',
+    now: clock.now,
+    // The second wait is cut short (too fast: slow_down), the person approves during the third.
+    sleep: async ms => {
+      sleeps++
+      clock.advance(sleeps === 2 ? 1 : ms / 1000)
+      if (sleeps === 3 && auth !== undefined) await decide(auth.deviceCode, 'approved')
+    },
+    fetch: async (input, init) => {
+      sent.push({ url: String(input), body: new URLSearchParams(String(init?.body ?? '')) })
+      return await fetch(input, init)
+    }
+  })
+  auth = await kit.start({ scope: 'openid profile' })
+  const states: PollState[] = []
+  const tokens = await kit.poll(auth, { onProgress: s => states.push(s) })
+  t.type(tokens.accessToken, 'string')
+  t.same(states.map(s => s.state), ['pending', 'slow_down'], 'the same polling rules')
+  const posts = sent.filter(s => !s.url.includes('/.well-known/'))
+  t.same(posts.map(p => p.url.slice(issuer.length)), ['/oauth/device', '/oauth/device/authorize', '/oauth/device/authorize', '/oauth/device/authorize'])
+  for (const p of posts.slice(1)) {
+    t.equal(p.body.get('auth_code'), auth.userCode, 'each poll carries the user code')
+    t.equal(p.body.get('device_code'), auth.deviceCode)
+    t.equal(p.body.get('grant_type'), null, 'the grant type is implied')
+  }
+
+  const rfcOnly = async (input: string | URL | Request): Promise<Response> => {
+    const m = await (await fetch(input)).json() as Record<string, unknown>
+    delete m.codepair_device_endpoint
+    return new Response(JSON.stringify(m), { headers: { 'content-type': 'application/json' } })
+  }
+  await t.rejects(DeviceClient.discover({ issuer, clientId: client.id, endpoints: 'device-authorize', fetch: rfcOnly }), NetworkError, 'a server without these paths is refused at discovery')
+})
+
 t.test('FileTokenStore: owner-only, atomic, round trip', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'codepair-store-'))
   const path = join(dir, 'nested', 'tokens.json')

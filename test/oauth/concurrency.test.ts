@@ -1,17 +1,23 @@
 // Single use under concurrency, on SQLite and on PostgreSQL.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { eachDatabase } from '../helpers/db.js'
-import { poll, startDeviceFlow } from '../helpers/oauth.js'
+import { poll, postForm, startDeviceFlow } from '../helpers/oauth.js'
 
-void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 200', async (t, databaseUrl) => {
+/** One device code, approved and not yet redeemed. */
+async function approvedFlow (t: Test, databaseUrl: string) {
   const { app, clock } = await buildTestApp(t, { databaseUrl })
   const client = await addClient(app)
   const user = await addUser(app)
   const flow = await startDeviceFlow(app, client.id)
   const row = await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow()
   t.ok(await app.codepair.storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms)))
+  return { app, client, flow }
+}
+
+void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 200', async (t, databaseUrl) => {
+  const { app, client, flow } = await approvedFlow(t, databaseUrl)
 
   const results = await Promise.all(Array.from({ length: 50 }, async () => await poll(app, client.id, flow.device_code)))
   const ok = results.filter(r => r.statusCode === 200)
@@ -21,6 +27,25 @@ void eachDatabase(t, '50 concurrent polls of one approved code give exactly one 
   t.equal(results.filter(r => r.statusCode >= 500).length, 0)
   const issued = await app.codepair.storage.db.auditEvent.count({ where: { type: 'token.issued' } })
   t.equal(issued, 1, 'one grant written')
+})
+
+void eachDatabase(t, '30 concurrent polls at /oauth/token and /oauth/device/authorize together: one redemption', async (t, databaseUrl) => {
+  const { app, client, flow } = await approvedFlow(t, databaseUrl)
+
+  // Interleaved: even polls at the token endpoint, odd ones at the product's own path
+  // (every third of those with a wrong auth_code, which must not take the approval away).
+  const own = async (i: number) => await postForm(app, '/oauth/device/authorize', {
+    client_id: client.id, device_code: flow.device_code, auth_code: i % 3 === 0 ? 'BCDF-GHJK' : flow.user_code
+  })
+  const results = await Promise.all(Array.from({ length: 30 }, async (_, i) => ({ i, res: i % 2 === 0 ? await poll(app, client.id, flow.device_code) : await own(i) })))
+  const ok = results.filter(r => r.res.statusCode === 200)
+  t.equal(ok.length, 1, `exactly one poll receives tokens (poll ${ok[0]?.i ?? 'none'})`)
+  const refused = results.filter(r => r.res.statusCode !== 200)
+  t.ok(refused.every(r => ['slow_down', 'invalid_grant'].includes(r.res.json().error)), `the rest are refused (${[...new Set(refused.map(r => r.res.json().error))].join(', ')})`)
+  t.ok(results.filter(r => r.i % 2 === 1 && r.i % 3 === 0).every(r => r.res.statusCode === 400 && r.res.json().error === 'invalid_grant'), 'a wrong auth_code never redeems')
+  t.equal(results.filter(r => r.res.statusCode >= 500).length, 0)
+  t.equal(await app.codepair.storage.db.auditEvent.count({ where: { type: 'token.issued' } }), 1, 'one grant written')
+  t.equal((await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow()).status, 'consumed')
 })
 
 void eachDatabase(t, 'approve and deny racing: exactly one wins', async (t, databaseUrl) => {

@@ -16,6 +16,13 @@ export interface DeviceClientOptions {
   now?: () => number
   /** Waits `ms` or rejects when `signal` aborts; replaceable in tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  /**
+   * Where to ask and poll. 'rfc8628' (default): the metadata's device_authorization_endpoint
+   * and token_endpoint. 'device-authorize': codepair's own paths, POST /oauth/device and
+   * POST /oauth/device/authorize (those of flask-oauth2-devices); polls carry the user
+   * code as auth_code, so the server redeems only the pair it handed out.
+   */
+  endpoints?: 'rfc8628' | 'device-authorize'
 }
 
 export interface ServerMetadata {
@@ -23,6 +30,9 @@ export interface ServerMetadata {
   device_authorization_endpoint: string
   token_endpoint: string
   revocation_endpoint?: string
+  /** codepair's POST /oauth/device and POST /oauth/device/authorize. */
+  codepair_device_endpoint?: string
+  codepair_device_authorize_endpoint?: string
   [key: string]: unknown
 }
 
@@ -91,6 +101,9 @@ export class DeviceClient {
         if (typeof m.device_authorization_endpoint !== 'string' || typeof m.token_endpoint !== 'string') {
           throw new NetworkError(`${issuer} does not support the device authorization grant`)
         }
+        if (options.endpoints === 'device-authorize' && (typeof m.codepair_device_endpoint !== 'string' || typeof m.codepair_device_authorize_endpoint !== 'string')) {
+          throw new NetworkError(`${issuer} does not offer /oauth/device and /oauth/device/authorize; use endpoints: 'rfc8628'`)
+        }
         return new DeviceClient(options, m)
       } catch (err) {
         if (err instanceof NetworkError) throw err
@@ -107,10 +120,13 @@ export class DeviceClient {
     return { form: {}, headers: { authorization: `Basic ${Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64')}` } }
   }
 
+  get #ownPaths (): boolean { return this.options.endpoints === 'device-authorize' }
+
   /** RFC 8628 §3.1 */
   async start (request: { scope?: string, resource?: string } = {}): Promise<DeviceAuthorization> {
     const { form, headers } = this.#auth()
-    const r = await postForm(this.#http, this.metadata.device_authorization_endpoint, { ...form, scope: request.scope, resource: request.resource }, headers)
+    const endpoint = this.#ownPaths ? String(this.metadata.codepair_device_endpoint) : this.metadata.device_authorization_endpoint
+    const r = await postForm(this.#http, endpoint, { ...form, scope: request.scope, resource: request.resource }, headers)
     if (r.status !== 200) throw protocolError(r)
     const b = r.body
     if (typeof b.device_code !== 'string' || typeof b.user_code !== 'string' || typeof b.verification_uri !== 'string') {
@@ -139,12 +155,16 @@ export class DeviceClient {
     let interval = auth.interval
     let wait = interval
     const { form, headers } = this.#auth()
+    // codepair's own polling path implies the grant type and checks the user code too.
+    const [endpoint, params] = this.#ownPaths
+      ? [String(this.metadata.codepair_device_authorize_endpoint), { device_code: auth.deviceCode, auth_code: auth.userCode }]
+      : [this.metadata.token_endpoint, { grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode }]
     for (;;) {
       await this.#sleep(wait * 1000, options.signal)
       if (this.#now() >= auth.expiresAt) throw new DeviceCodeExpiredError('expired_token', 'the code expired before it was approved', 400)
       let r
       try {
-        r = await postForm(this.#http, this.metadata.token_endpoint, { ...form, grant_type: DEVICE_CODE_GRANT, device_code: auth.deviceCode }, headers)
+        r = await postForm(this.#http, endpoint, { ...form, ...params }, headers)
       } catch (err) {
         if (!(err instanceof NetworkError)) throw err
         wait = interval

@@ -14,6 +14,9 @@ import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
 /** RFC 8628 §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests". */
 export const SLOW_DOWN_STEP_SECONDS = 5
 
+/** Whether a presented user code is the one stored as `storedHash` (codes.ts userCodeMatches, keyed). */
+export type UserCodeMatcher = (presented: string, storedHash: string) => boolean
+
 export interface DeviceCodeGrantSettings {
   pollLeewayMs: number
   defaultAudience: string
@@ -27,13 +30,15 @@ export class DeviceCodeGrant implements GrantHandler {
     private readonly devices: DeviceAuthorizationStore,
     private readonly accounts: AccountGuard,
     private readonly tokens: TokenService,
-    private readonly clock: Clock
+    private readonly clock: Clock,
+    private readonly userCodeMatches: UserCodeMatcher
   ) {}
 
-  async handle ({ params, client, ip }: TokenRequest): Promise<TokenResponse> {
+  async handle ({ params, client, ip, userCode }: TokenRequest): Promise<TokenResponse> {
     const deviceCode = params.device_code
     if (deviceCode === undefined || deviceCode === '') throw new InvalidRequestError('device_code is required')
     const hash = sha256(deviceCode)
+    if (userCode !== undefined) await this.checkUserCode(hash, client, userCode)
     const now = this.clock()
 
     // The common case, one statement: a live code of this client, polled on time or too
@@ -56,6 +61,20 @@ export class DeviceCodeGrant implements GrantHandler {
       case 'consumed': // excluded by poll(); here for the type checker
         throw new InvalidGrantError('device_code already used')
     }
+  }
+
+  /**
+   * A device that also sends the user code it showed (flask-oauth2-devices' auth_code)
+   * must send the right one. Checked before the poll statement, so a mismatch changes
+   * nothing: no poll recorded, no slow_down step, the approval still waiting for the
+   * right pair. The code is only compared for a device_code of this client; an unknown or
+   * foreign one gets the answer it gets without auth_code, so nothing here tells anyone
+   * about user codes they could not already redeem.
+   */
+  private async checkUserCode (hash: string, client: ClientRecord, userCode: string): Promise<void> {
+    const rec = await this.devices.findByDeviceCodeHash(hash)
+    if (rec === null || rec.clientId !== client.id) throw new InvalidGrantError('unknown device_code')
+    if (!this.userCodeMatches(userCode, rec.userCodeHash)) throw new InvalidGrantError('auth_code does not match the device_code')
   }
 
   /** No live code matched: say exactly why, in the order of RFC-CHECKLIST. */

@@ -8,6 +8,12 @@ export interface TokenRequest {
   params: Readonly<Record<string, string | undefined>>
   client: ClientRecord
   ip: string | null
+  /**
+   * The user code the device was shown, to be matched before anything is redeemed: the
+   * `auth_code` of POST /oauth/device/authorize (flask-oauth2-devices). The token
+   * endpoint never sets it.
+   */
+  userCode?: string
 }
 
 export interface TokenResponse {
