@@ -1,0 +1,73 @@
+// codepair client …  Every output names the id `client_id`, as OAuth does (and as the
+// device's configuration will), in create, list and show alike.
+import type { Command } from 'commander'
+import { createClient, DEFAULT_CLIENT_SCOPES, listClients, rotateClientSecret, setClientEnabled, showClient, type ClientView, type CreatedClient } from '../../admin/clients.js'
+import { EXIT } from '../../exit-codes.js'
+import { withDb } from '../context.js'
+import { printRecord, printTable } from '../output.js'
+import { group, run } from '../program.js'
+
+export function clientRecord (c: ClientView | CreatedClient): Record<string, unknown> {
+  const { id, clientSecret, ...rest } = c as CreatedClient
+  return { client_id: id, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }), ...rest }
+}
+
+const SECRET_NOTE = 'Store the client_secret now: it is shown only once.'
+
+export function register (program: Command): void {
+  const client = group(program, 'client', 'OAuth clients: the devices and apps that ask for codes')
+
+  client.command('create')
+    .description('register a client (public unless --confidential)')
+    .requiredOption('--name <NAME>', 'shown to people on the confirmation page')
+    .option('--confidential', 'the client authenticates with a secret (shown once)')
+    .option('--scopes <SCOPES>', 'scopes it may ask for', DEFAULT_CLIENT_SCOPES)
+    .option('--default-scopes <SCOPES>', 'scopes when it asks for none (default: --scopes without offline_access)')
+    .option('--grant-types <TYPES>', 'device_code and/or refresh_token', 'device_code refresh_token')
+    .action(run(async ({ opts, json }) => {
+      const c = await withDb(db => createClient(db, {
+        name: opts.name,
+        confidential: opts.confidential,
+        scopes: opts.scopes,
+        defaultScopes: opts.defaultScopes,
+        grantTypes: opts.grantTypes
+      }))
+      printRecord(json, 'Client created', clientRecord(c), c.clientSecret === undefined ? undefined : SECRET_NOTE)
+      return EXIT.ok
+    }))
+
+  client.command('list')
+    .description('every client')
+    .action(run(async ({ json }) => {
+      printTable(json, (await withDb(listClients)).map(clientRecord), ['client_id', 'name', 'type', 'enabled', 'scopes'])
+      return EXIT.ok
+    }))
+
+  client.command('show')
+    .description('one client')
+    .argument('<CLIENT_ID>')
+    .action(run(async ({ args: [id = ''], json }) => {
+      printRecord(json, 'Client', clientRecord(await withDb(db => showClient(db, id))))
+      return EXIT.ok
+    }))
+
+  for (const [verb, enabled] of [['disable', false], ['enable', true]] as const) {
+    client.command(verb)
+      .description(enabled ? 'let a disabled client ask for codes again' : 'refuse new codes and tokens for a client')
+      .argument('<CLIENT_ID>')
+      .action(run(async ({ args: [id = ''], json }) => {
+        printRecord(json, `Client ${verb}d`, clientRecord(await withDb(db => setClientEnabled(db, id, enabled))))
+        return EXIT.ok
+      }))
+  }
+
+  client.command('rotate-secret')
+    .description('new secret for a confidential client (shown once; the old one stops within 5 s)')
+    .argument('<CLIENT_ID>')
+    .action(run(async ({ args: [id = ''], json }) => {
+      const c = await withDb(db => rotateClientSecret(db, id))
+      printRecord(json, 'Secret rotated', { client_id: c.id, client_secret: c.clientSecret },
+        `${SECRET_NOTE} The old secret stops working within 5 seconds.`)
+      return EXIT.ok
+    }))
+}
