@@ -22,6 +22,8 @@ declare module 'fastify' {
     activation?: { id: string, userCode: string }
     /** Stable random id for the per-session code-entry budget, kept across regeneration. */
     visitor?: string
+    /** The last decision, shown by GET /activate/done after the POST redirects there. */
+    decided?: 'approve' | 'deny'
     /** Where sign-in leads when no activation is waiting: only known pages, never a URL (open redirect). */
     returnTo?: 'devices'
   }
@@ -95,7 +97,9 @@ export default fp(async function pages (app: FastifyInstance) {
   let warned = false
   app.addHook('onRequest', async (request, reply) => {
     if (!plainHttpToHttpsIssuer(request, config)) return
-    reply.locals = { ...reply.locals, insecureWarning: plainHttpWarning(config.issuer) }
+    // @fastify/view merges reply.locals into every template's data (its types omit it).
+    const withLocals = reply as unknown as { locals?: Record<string, unknown> }
+    withLocals.locals = { ...withLocals.locals, insecureWarning: plainHttpWarning(config.issuer) }
     if (!warned) {
       warned = true
       request.log.warn(`a page was requested over plain http but ISSUER is ${config.issuer} and TRUST_PROXY is off: browsers drop Secure cookies on http, so forms fail with "This form has expired". Serve codepair behind a TLS proxy and set TRUST_PROXY, or use an http ISSUER for local testing`)
