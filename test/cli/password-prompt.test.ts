@@ -14,8 +14,8 @@ function atTerminal (databaseUrl: string, args: string) {
   child.stderr.on('data', d => { out += d })
   const exited = new Promise<number | null>(resolve => child.on('close', code => resolve(code)))
   let seen = 0
-  /** Waits for the next occurrence of `text` after the last one answered, then types `answer`. */
-  async function answer (text: string, typed: string): Promise<void> {
+  /** Waits for the next occurrence of `text` after the last one seen. */
+  async function expect (text: string): Promise<void> {
     const until = Date.now() + 90_000
     for (;;) {
       const at = out.indexOf(text, seen)
@@ -23,9 +23,13 @@ function atTerminal (databaseUrl: string, args: string) {
       if (Date.now() > until) throw new Error(`no "${text}" after 90 s:\n${out}`)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
+  }
+  /** Waits for a prompt, then types a line. */
+  async function answer (prompt: string, typed: string): Promise<void> {
+    await expect(prompt)
     child.stdin.write(`${typed}\r`)
   }
-  return { answer, exited, output: () => out, child }
+  return { answer, expect, exited, output: () => out, child }
 }
 
 t.test('rules before the confirmation, and a second chance instead of an exit', async t => {
@@ -33,11 +37,11 @@ t.test('rules before the confirmation, and a second chance instead of an exit', 
   const term = atTerminal(url, 'user create --username erin')
   t.teardown(() => { term.child.kill('SIGKILL') })
   await term.answer('Password: ', 'short')
-  await term.answer('at least 8 characters; try again.', '')
+  await term.expect('at least 8 characters; try again.')
   t.notMatch(term.output(), 'Repeat password', 'a password that breaks the rules is refused before the confirmation')
   await term.answer('Password: ', 'a long enough password')
   await term.answer('Repeat password: ', 'a different password')
-  await term.answer('the two passwords differ; try again.', '')
+  await term.expect('the two passwords differ; try again.')
   await term.answer('Password: ', 'a long enough password')
   await term.answer('Repeat password: ', 'a long enough password')
   t.equal(await term.exited, 0, term.output())
