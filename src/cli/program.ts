@@ -81,7 +81,7 @@ export function group (program: Command, name: string, description: string): Com
 
 let exitCode: ExitCode = EXIT.ok
 
-/** Wraps an action: adds nothing to its options but `--json`, and records its exit code. */
+/** Wraps an action: checks required options (after commander has refused unknown ones) and records its exit code. */
 export function run (fn: (ctx: ActionContext) => Promise<ExitCode | undefined | void>): (...params: any[]) => Promise<void> {
   return async (...params: any[]) => {
     const command = params.at(-1) as Command
