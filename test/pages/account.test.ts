@@ -62,7 +62,7 @@ t.test('lists only this person\'s devices, newest first, escaped, with what each
   t.match(items[0], /Access<\/dt><dd>Until you disconnect it/, 'plain words: a refresh token keeps it connected')
   t.match(items[0], 'See your name and username')
   t.match(items[1], 'Kitchen Radio')
-  t.match(items[1], /Access<\/dt><dd>Ends in about 9 minutes; it cannot be renewed/, 'an access token only: when it ends')
+  t.match(items[1], /Access<\/dt><dd>Ends in about 8 minutes; it cannot be renewed/, 'an access token only: when it ends')
   t.match(items[1], '127.0.0.1', 'where the device asked from')
   t.match(page.body, 'aria-label="Disconnect Kitchen Radio"', 'each button says what it disconnects')
   t.match(page.body, 'Signed in as <strong>alice</strong>')

@@ -5,7 +5,7 @@
 // equivalent: the database the migrations build and one built straight from the schema
 // (`migrate diff --from-empty --to-schema-datamodel --script`) must have the same tables,
 // columns, indexes and foreign keys.
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import t from 'tap'
@@ -60,7 +60,7 @@ async function postgresShape (url: string): Promise<string[]> {
 
 t.test('SQLite: migrations == schema.prisma', async t => {
   const migrated = freshSqliteUrl(t).slice('file:'.length) // the template, built by `prisma migrate deploy`
-  const direct = join(t.testdir(), 'direct.db')
+  const direct = join(dirname(migrated), 'direct.db') // t.testdir() again would wipe the copy
   const db = new Database(direct)
   db.exec(fromSchema('sqlite', `file:${direct}`))
   db.close()
