@@ -37,6 +37,7 @@ import assetRoutes from './routes/assets.js'
 import deviceAuthorizationRoutes from './routes/device-authorization.js'
 import deviceAuthorizeRoutes from './routes/device-authorize.js'
 import healthRoutes from './routes/health.js'
+import rootRoutes from './routes/root.js'
 import signInRoutes from './routes/sign-in.js'
 import tokenRoutes from './routes/token.js'
 import wellKnownRoutes from './routes/well-known.js'
@@ -103,6 +104,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   try {
     const secrets = await resolveSecrets(config, storage)
+    if (config.secureCookies && config.trustProxy === false) {
+      app.log.warn(`ISSUER is ${config.issuer} but TRUST_PROXY is off. codepair serves plain http: put it behind a TLS proxy and set TRUST_PROXY (or per-address limits see only the proxy), and never open its pages over plain http, where browsers drop the Secure session cookie and every form fails`)
+    }
     if (secrets.generated) app.log.warn('SECRET_KEY is not set: using a development secret kept in the database (production mode refuses this)')
     const keys = new KeyManager(signingKeyStore(config.signingKeys, storage.signingKeys, clock), secrets.keyEncryptionKey, config.signingAlg, clock)
     await keys.init()
@@ -145,6 +149,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   // Device-facing JSON endpoints: no sessions, no cookies, no templates.
   await app.register(healthRoutes)
+  await app.register(rootRoutes)
   await app.register(wellKnownRoutes)
   await app.register(deviceAuthorizationRoutes)
   await app.register(tokenRoutes)

@@ -3,6 +3,7 @@
 // value stops start-up with a message naming the variable and what is allowed.
 import { existsSync, readFileSync } from 'node:fs'
 import { z } from 'zod'
+import type { LogFormat } from './logger.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
@@ -18,6 +19,10 @@ export interface Config {
   readonly databaseUrl: string
   readonly database: DatabaseTarget
   readonly logLevel: string
+  /** json, pretty, or auto: pretty in development when stdout is a terminal. */
+  readonly logFormat: LogFormat
+  /** How long start-up and `codepair migrate` wait for another process to let go of the database. */
+  readonly migrateWaitSeconds: number
   /** Master secret; undefined in development means "generate once and keep it in the database". */
   readonly secretKey: string | undefined
   readonly trustProxy: boolean | string
@@ -94,6 +99,8 @@ const schema = z.object({
   ISSUER: z.string().trim().optional(),
   DATABASE_URL: z.string().trim().default(DEFAULT_DATABASE_URL),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'must be auto, json or pretty' }).default('auto'),
+  MIGRATE_WAIT_SECONDS: int(0, 3600, 30),
   SECRET_KEY: z.string().optional(),
   TRUST_PROXY: z.string().trim().optional(),
   BODY_LIMIT_BYTES: int(1024, 1048576, 16384),
@@ -226,6 +233,8 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     databaseUrl: e.DATABASE_URL,
     database,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    migrateWaitSeconds: e.MIGRATE_WAIT_SECONDS,
     secretKey: e.SECRET_KEY,
     trustProxy,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -1,34 +1,57 @@
 // Starts codepair and shuts it down gracefully: on SIGTERM/SIGINT stop accepting
 // connections, let in-flight requests finish, close the database.
+//
+// Start-up checks the cheap things first, so the message an operator sees is about the
+// real problem: the configuration (nothing touched yet), then the port, then the
+// database (read-only unless --migrate finds migrations to apply).
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
-import { firstRunHints } from './first-run.js'
+import { loadConfig } from './config.js'
+import { nextSteps } from './first-run.js'
+import { logStream } from './logger.js'
+import { ensurePortFree, listenError, reportStartupFailure } from './startup.js'
+import { databaseUnavailable, isNotMigrated, notMigratedError } from './storage/errors.js'
+import { migrate, notMigratedMessage, readMigrationState } from './storage/migrate.js'
+import { EXIT, OperatorError } from './exit-codes.js'
 
 async function main (): Promise<void> {
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`codepair: ${err.message}\n`)
-      process.exit(78) // EX_CONFIG
-    }
-    throw err
+  const config = loadConfig()
+  await ensurePortFree(config.host, config.port)
+  if (process.argv.includes('--migrate')) {
+    const { applied } = await migrate(config.database, {
+      waitSeconds: config.migrateWaitSeconds,
+      onProgress: line => { process.stderr.write(`codepair: ${line}\n`) }
+    })
+    if (applied.length > 0) process.stderr.write(`codepair: applied ${applied.length} migration${applied.length === 1 ? '' : 's'} (${applied.join(', ')})\n`)
+  } else {
+    const state = await readMigrationState(config.database)
+    if (state.pending.length > 0) throw new OperatorError(notMigratedMessage(state), EXIT.notMigrated)
   }
-  const app = await buildApp(config)
+  let app
+  try {
+    // Logs and the text below share stdout synchronously, so the text is never cut in two.
+    app = await buildApp(config, { logStream: logStream(config) ?? process.stdout })
+  } catch (err) {
+    throw databaseUnavailable(err, config.database) ?? (isNotMigrated(err) ? notMigratedError(err) : err)
+  }
   closeWithGrace({ delay: 10000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()
   })
-  await app.listen({ host: config.host, port: config.port })
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    await app.close()
+    throw listenError(err, config.host, config.port) ?? err
+  }
   app.log.info({ issuer: config.issuer, database: config.database.dialect, mode: config.mode }, 'codepair is ready')
-  const hints = await firstRunHints(config, app.codepair.storage)
-  if (hints !== null) process.stderr.write(`${hints}\n`)
+  const steps = await nextSteps(config, app.codepair.storage)
+  if (steps !== null) {
+    process.stdout.write(`${steps}\n`)
+  }
 }
 
 main().catch((err) => {
-  process.stderr.write(`codepair: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-  process.exit(1)
+  process.exit(reportStartupFailure(err))
 })

@@ -28,7 +28,7 @@ t.test('openid-client: discovery, device flow, refresh, introspection, userinfo,
   const page = await browser.openConfirmation(started.user_code, 'alice', PASSWORD)
   t.match(page.body, started.user_code, 'the confirmation page shows the same code')
   t.match(page.body, 'Interop TV')
-  t.equal((await browser.post('/activate/confirm', { decision: 'approve' })).statusCode, 200)
+  t.equal((await browser.post('/activate/confirm', { decision: 'approve' })).statusCode, 303)
 
   const tokens = await polling
   t.type(tokens.access_token, 'string')

@@ -15,12 +15,17 @@ function view (u: { id: string, username: string, name: string | null, email: st
 
 export interface CreateUserInput { username: string, password: string, name?: string, email?: string }
 
-export async function createUser (db: Db, input: CreateUserInput): Promise<UserView> {
-  // Usernames are case-insensitive: stored lower-case, and sign-in lower-cases what is typed.
-  const username = input.username.trim().toLowerCase()
+/** Usernames are case-insensitive: stored lower-case, and sign-in lower-cases what is typed. */
+export function normalizeUsername (raw: string): string {
+  const username = raw.trim().toLowerCase()
   if (!USERNAME.test(username)) {
     throw new AdminError('--username must be 1 to 64 letters, digits, dots, dashes, underscores or @, starting with a letter or digit')
   }
+  return username
+}
+
+export async function createUser (db: Db, input: CreateUserInput): Promise<UserView> {
+  const username = normalizeUsername(input.username)
   const problem = passwordProblem(input.password, username)
   if (problem !== undefined) throw new AdminError(problem)
   if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError('--email is not an email address')

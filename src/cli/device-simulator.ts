@@ -1,14 +1,15 @@
 // `codepair device`: a simulated TV built on the device kit. It shows the code large,
 // a QR code of the link, a countdown and the polling state, then calls /api/me.
 import figlet from 'figlet'
+import { EXIT } from '../exit-codes.js'
 import QRCode from 'qrcode'
 import { DeviceClient, type DeviceAuthorization, type PollState } from '../kits/device/client.js'
 import { AccessDeniedError, DeviceCodeExpiredError } from '../kits/device/errors.js'
 import { DeviceSession } from '../kits/device/session.js'
 import { FileTokenStore, MemoryTokenStore } from '../kits/device/token-store.js'
 
-/** Exit codes, so scripts can tell the outcomes apart. */
-export const DEVICE_EXIT = { approved: 0, error: 1, usage: 2, denied: 10, expired: 11 } as const
+/** Exit codes (src/exit-codes.ts), so scripts can tell the outcomes apart. */
+export const DEVICE_EXIT = { approved: EXIT.ok, error: EXIT.failure, usage: EXIT.usage, denied: EXIT.deviceDenied, expired: EXIT.deviceExpired } as const
 
 export interface SimulatorOptions {
   issuer: string

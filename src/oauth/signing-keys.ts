@@ -1,6 +1,7 @@
 // Signing keys: persisted (never generated fresh at each boot, RFC-CHECKLIST "Keys"),
 // private halves encrypted at rest with a key derived from SECRET_KEY.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { EXIT, OperatorError } from '../exit-codes.js'
 import { calculateJwkThumbprint, errors, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose'
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA'
@@ -180,7 +181,7 @@ export class KeyManager {
     try {
       return JSON.parse(Buffer.concat([decipher.update(Buffer.from(ct ?? '', 'base64url')), decipher.final()]).toString('utf8')) as JWK
     } catch (err) {
-      throw new Error('cannot decrypt a signing key: SECRET_KEY differs from the one the key was stored with', { cause: err })
+      throw new OperatorError('cannot decrypt the signing keys stored in the database: SECRET_KEY differs from the one they were stored with; set the SECRET_KEY this database was set up with (a development database without one keeps its own: leave SECRET_KEY unset)', EXIT.keyMismatch, { cause: err })
     }
   }
 }

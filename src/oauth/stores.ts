@@ -197,13 +197,19 @@ export interface ConnectedDevice {
   lastActiveAt: Date
   /** A refresh token keeps it connected; false: only an access token, until that expires. */
   staysConnected: boolean
+  /** Approved, and the device has not collected its tokens yet (its next poll will). */
+  waiting: boolean
 }
 
 /** The person's view of their grants (RFC-CHECKLIST "Tokens": revoked when the person revokes the device). */
 export interface ConnectedDeviceStore {
   /** Newest first; grants without a live refresh token are included while their access token may live. */
   listConnected (userId: string, now: Date, accessTokenTtlMs: number): Promise<ConnectedDevice[]>
-  /** Revokes the grant and its refresh tokens if it is this user's and still live; false otherwise. */
+  /**
+   * Revokes the grant and its refresh tokens if it is this user's and still live, or, when
+   * the device has not collected its tokens yet, turns the approval into a denial (its next
+   * poll gets access_denied); false otherwise.
+   */
   disconnect (grantId: string, userId: string, now: Date): Promise<boolean>
 }
 

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError, InvalidClientError, SlowDownError } from '../oauth/errors.js'
 import { isStorageUnavailable } from '../storage/errors.js'
+import { plainHttpToHttpsIssuer, plainHttpWarning } from './pages.js'
 
 export type ErrorFormat = 'oauth' | 'page'
 
@@ -57,8 +58,11 @@ export function sendOAuthError (reply: FastifyReply, e: OAuthError): FastifyRepl
 }
 
 /** What a person sees for each kind of failure on the browser pages. */
-function pageFor (e: OAuthError, err: FastifyError | Error): { status: number, title: string, message: string } {
+function pageFor (e: OAuthError, err: FastifyError | Error, plainHttp: string | undefined): { status: number, title: string, message: string } {
   const code = (err as FastifyError).code
+  if ((code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') && plainHttp !== undefined) {
+    return { status: 403, title: 'This page needs https', message: plainHttp }
+  }
   if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') {
     return { status: 403, title: 'This form has expired', message: 'The page was open too long or was sent from somewhere else. Go back, reload the page and try again.' }
   }
@@ -71,10 +75,12 @@ export default fp(async function errorHandler (app: FastifyInstance) {
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const e = toOAuthError(err, request)
     if (request.routeOptions.config?.errorFormat === 'page' && typeof reply.view === 'function') {
-      const page = pageFor(e, err)
+      const { config } = app.codepair
+      const page = pageFor(e, err, plainHttpToHttpsIssuer(request, config) ? plainHttpWarning(config.issuer) : undefined)
       reply.code(page.status)
       if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
-      return await reply.view('message', { title: page.title, message: page.message, csrfToken: '' })
+      // The message already says it when the page needs https: no banner above it.
+      return await reply.view('message', { title: page.title, message: page.message, csrfToken: '', insecureWarning: undefined })
     }
     return sendOAuthError(reply, e)
   })

@@ -9,7 +9,8 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifySession from '@fastify/session'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
 import fp from 'fastify-plugin'
 import { PrismaSessionStore } from '../storage/session-store.js'
 
@@ -21,9 +22,26 @@ declare module 'fastify' {
     activation?: { id: string, userCode: string }
     /** Stable random id for the per-session code-entry budget, kept across regeneration. */
     visitor?: string
+    /** The last decision, shown by GET /activate/done after the POST redirects there. */
+    decided?: 'approve' | 'deny'
     /** Where sign-in leads when no activation is waiting: only known pages, never a URL (open redirect). */
     returnTo?: 'devices'
   }
+}
+
+/**
+ * An https ISSUER reached over plain http with no TLS proxy in front (TRUST_PROXY off and
+ * no X-Forwarded-Proto: https): codepair serves no TLS itself, and the browser never sends
+ * its Secure session cookie back over http, so every form would fail as "expired".
+ */
+export function plainHttpToHttpsIssuer (request: FastifyRequest, config: Pick<Config, 'secureCookies' | 'trustProxy'>): boolean {
+  return config.secureCookies && config.trustProxy === false && request.protocol === 'http' && request.headers['x-forwarded-proto'] !== 'https'
+}
+
+export function plainHttpWarning (issuer: string): string {
+  return `This page was opened over plain http, but this server's address (ISSUER) is ${issuer}. ` +
+    'Your browser keeps the sign-in cookie for https only, so forms here cannot work. ' +
+    `Open ${issuer} instead; the server's operator can also set ISSUER to an http:// address for local testing.`
 }
 
 /** Route config for browser pages: errors render as a page, not RFC 6749 JSON. */
@@ -74,6 +92,18 @@ export default fp(async function pages (app: FastifyInstance) {
     viewExt: 'eta',
     production: true, // templates are read once
     defaultContext: { issuer: config.issuer }
+  })
+
+  let warned = false
+  app.addHook('onRequest', async (request, reply) => {
+    if (!plainHttpToHttpsIssuer(request, config)) return
+    // @fastify/view merges reply.locals into every template's data (its types omit it).
+    const withLocals = reply as unknown as { locals?: Record<string, unknown> }
+    withLocals.locals = { ...withLocals.locals, insecureWarning: plainHttpWarning(config.issuer) }
+    if (!warned) {
+      warned = true
+      request.log.warn(`a page was requested over plain http but ISSUER is ${config.issuer} and TRUST_PROXY is off: browsers drop Secure cookies on http, so forms fail with "This form has expired". Serve codepair behind a TLS proxy and set TRUST_PROXY, or use an http ISSUER for local testing`)
+    }
   })
 
   app.addHook('onSend', async (_request, reply, payload) => {

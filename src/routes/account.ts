@@ -3,8 +3,14 @@
 // (RFC-CHECKLIST "Tokens": revoked when the person revokes the device; RFC 9700 §4.14).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { describeScope, parseScope } from '../oauth/scopes.js'
+import type { ConnectedDevice } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatWhen } from './activate.js'
+
+const NOTICES: Record<string, string> = {
+  disconnected: 'The device was disconnected. It can no longer get new access to your account.',
+  missing: 'That device is not connected to your account, or it was already disconnected.'
+}
 
 export default async function accountRoutes (app: FastifyInstance): Promise<void> {
   const { config, storage, clock } = app.codepair
@@ -32,19 +38,41 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     return await reply.view('devices', {
       csrfToken: reply.generateCsrf(),
       username: user.username,
-      notice: q.disconnected === '1' ? 'The device was disconnected. It can no longer get new access to your account.' : undefined,
+      notice: NOTICES[String(q.notice)],
       accessTokenMinutes: Math.ceil(config.accessTokenTtlSeconds / 60),
-      devices: devices.map(d => ({
-        grantId: d.grantId,
-        clientName: d.clientName,
-        scopes: parseScope(d.scope).map(describeScope),
-        approvedAt: formatWhen(d.approvedAt, now),
-        lastActiveAt: formatWhen(d.lastActiveAt, now),
-        requestIp: d.requestIp ?? 'unknown',
-        userAgent: d.userAgent ?? 'unknown',
-        staysConnected: d.staysConnected
-      }))
+      devices: devices.map(d => describe(d, now))
     })
+  })
+
+  /** In words a person reads on a phone. */
+  function describe (d: ConnectedDevice, now: number) {
+    const minutesLeft = Math.max(1, Math.ceil((d.lastActiveAt.getTime() + accessTokenTtlMs - now) / 60000))
+    return {
+      grantId: d.grantId,
+      clientName: d.clientName,
+      scopes: parseScope(d.scope).map(describeScope),
+      approvedAt: formatWhen(d.approvedAt, now),
+      lastActiveAt: d.waiting ? 'Not yet: waiting for the device to collect its access' : formatWhen(d.lastActiveAt, now),
+      requestIp: d.requestIp ?? 'unknown',
+      userAgent: d.userAgent ?? 'unknown',
+      waiting: d.waiting,
+      access: d.waiting
+        ? 'Starts when the device collects it, within a few seconds'
+        : d.staysConnected
+          ? 'Until you disconnect it'
+          : `Ends in about ${minutesLeft} minute${minutesLeft === 1 ? '' : 's'}; it cannot be renewed`
+    }
+  }
+
+  // Disconnecting asks first: the list's button leads here (a GET that changes nothing).
+  app.get('/account/devices/disconnect', { config: PAGE_ROUTE }, async (request, reply) => {
+    const { userId } = request.session
+    if (userId === undefined) return await signInFirst(request, reply)
+    const grant = String(((request.query ?? {}) as Record<string, unknown>).grant ?? '')
+    const now = clock()
+    const device = (await storage.connectedDevices.listConnected(userId, new Date(now), accessTokenTtlMs)).find(d => d.grantId === grant)
+    if (device === undefined) return await reply.code(303).redirect('/account/devices?notice=missing')
+    return await reply.view('disconnect', { csrfToken: reply.generateCsrf(), device: describe(device, now) })
   })
 
   app.post('/account/devices/disconnect', {
@@ -63,15 +91,9 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     const { grant } = request.body as { grant: string }
     const now = new Date(clock())
     // Conditional on the owner: someone else's grant id changes nothing and says the same.
-    if (!await storage.connectedDevices.disconnect(grant, userId, now)) {
-      return await reply.code(404).view('message', {
-        title: 'Device not found',
-        message: 'That device is not connected to your account, or it was already disconnected.',
-        csrfToken: reply.generateCsrf()
-      })
-    }
+    // Post/Redirect/Get, whatever happened: reloading or going back never re-submits.
+    if (!await storage.connectedDevices.disconnect(grant, userId, now)) return await reply.code(303).redirect('/account/devices?notice=missing')
     await storage.audit.record({ type: 'device.disconnected', userId, ip: request.ip, detail: { grant } }, now)
-    // Post/Redirect/Get: reloading the list never re-submits.
-    return await reply.code(303).redirect('/account/devices?disconnected=1')
+    return await reply.code(303).redirect('/account/devices?notice=disconnected')
   })
 }

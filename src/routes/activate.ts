@@ -141,7 +141,15 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       return await renderMessage(reply, 'This code cannot be used', reason, 409)
     }
     await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id } }, now)
-    return decision === 'approve'
+    // Post/Redirect/Get: Back and reload from the result never re-submit the decision.
+    session.decided = decision
+    return await reply.code(303).redirect('/activate/done')
+  })
+
+  app.get('/activate/done', { config: PAGE_ROUTE }, async (request, reply) => {
+    const { decided } = request.session
+    if (decided === undefined) return await reply.code(303).redirect('/activate')
+    return decided === 'approve'
       ? await renderMessage(reply, 'Device connected', 'You can return to your device. It will finish signing in within a few seconds.')
       : await renderMessage(reply, 'Request denied', 'The device was not given access. You can return to your device.')
   })

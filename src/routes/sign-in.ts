@@ -46,7 +46,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
         : await render('Incorrect username or password.', 401)
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.
-    await request.session.regenerate(['activation', 'visitor', 'returnTo'])
+    await request.session.regenerate(['activation', 'visitor', 'returnTo', 'decided'])
     request.session.userId = result.user.id
     const target = next(request.session)
     request.session.returnTo = undefined

@@ -20,7 +20,7 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
 
   async listConnected (userId: string, now: Date, accessTokenTtlMs: number): Promise<ConnectedDevice[]> {
     const cutoff = new Date(now.getTime() - accessTokenTtlMs)
-    const [refreshing, recent] = await Promise.all([
+    const [refreshing, recent, waiting] = await Promise.all([
       // The current token of each live family (RefreshToken_userId_idx).
       this.db.refreshToken.findMany({
         where: { userId, revokedAt: null, rotatedAt: null, expiresAt: { gt: now }, idleExpiresAt: { gt: now }, grant: { revokedAt: null } },
@@ -34,13 +34,19 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
         where: { userId, status: 'consumed', revokedAt: null, consumedAt: { gt: cutoff }, expiresAt: { gt: cutoff } },
         select: GRANT,
         take: LIMIT
+      }),
+      // Approved, not collected yet: the device's next poll gets the tokens.
+      this.db.deviceAuthorization.findMany({
+        where: { userId, status: 'approved', expiresAt: { gt: now } },
+        select: GRANT,
+        take: LIMIT
       })
     ])
     type Grant = (typeof recent)[number]
     const devices = new Map<string, ConnectedDevice>()
     // Refreshing rows come newest first and before the access-only ones, so the first row
     // seen for a grant is the one to show.
-    const add = (g: Grant, lastActiveAt: Date, staysConnected: boolean) => {
+    const add = (g: Grant, lastActiveAt: Date, staysConnected: boolean, isWaiting = false) => {
       if (devices.has(g.id)) return
       devices.set(g.id, {
         grantId: g.id,
@@ -51,19 +57,24 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
         requestIp: g.requestIp,
         userAgent: g.userAgent,
         lastActiveAt,
-        staysConnected
+        staysConnected,
+        waiting: isWaiting
       })
     }
+    for (const g of waiting) add(g, g.decidedAt ?? now, false, true)
     for (const r of refreshing) add(r.grant, r.createdAt, true)
     for (const g of recent) add(g, g.consumedAt ?? now, false)
     return [...devices.values()].sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime()).slice(0, LIMIT)
   }
 
   async disconnect (grantId: string, userId: string, now: Date): Promise<boolean> {
-    const [grant] = await this.db.$transaction([
+    // Cancel first: if the device collects its tokens meanwhile, the revocation after it
+    // still catches the grant (each statement sees what committed before it).
+    const [cancelled, grant] = await this.db.$transaction([
+      this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'approved', expiresAt: { gt: now } }, data: { status: 'denied' } }),
       this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } }),
       this.db.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
     ])
-    return grant.count === 1
+    return cancelled.count === 1 || grant.count === 1
   }
 }

@@ -5,7 +5,7 @@ import { PrismaAuditStore } from './audit-store.js'
 import { PrismaClientStore } from './client-store.js'
 import { PrismaConnectedDeviceStore } from './connected-device-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
-import { isNotMigrated, NOT_MIGRATED } from './errors.js'
+import { isNotMigrated, notMigratedError } from './errors.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
@@ -40,7 +40,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
   } catch (err) {
     await db.$disconnect()
     // SQLite prepares its hot statements up front, so an unmigrated file fails here.
-    if (isNotMigrated(err)) throw new Error(NOT_MIGRATED, { cause: err })
+    if (isNotMigrated(err)) throw notMigratedError(err)
     throw err
   }
   return {

@@ -56,7 +56,7 @@ void eachDatabase(t, 'client import from a JSON file, all or none', async (t, ur
   writeFileSync(file, JSON.stringify(fleet))
   const imported = await cli(url, ['client', 'import', file])
   t.equal(imported.code, 0, imported.stderr)
-  t.match(imported.stdout, /^id +name +type +enabled +scopes\n/)
+  t.match(imported.stdout, /^client_id +name +type +enabled +scopes\n/)
   t.match(imported.stdout, /tv-1 +tv-1 +confidential +true +read/)
   t.match(imported.stdout, /424242 +A public one +public/)
   t.match(imported.stdout, '3 clients imported.')
@@ -64,7 +64,7 @@ void eachDatabase(t, 'client import from a JSON file, all or none', async (t, ur
   t.notMatch(imported.stdout, /k9\+Vv|tiny-s3|rest-of/, 'secrets are never printed')
 
   const list = JSON.parse((await cli(url, ['client', 'list', '--json'])).stdout)
-  t.same(list.map((c: any) => [c.id, c.type, c.scopes.join(' '), c.defaultScopes.join(' ')]).sort(), [
+  t.same(list.map((c: any) => [c.client_id, c.type, c.scopes.join(' '), c.defaultScopes.join(' ')]).sort(), [
     ['424242', 'public', 'openid profile email offline_access', 'openid profile email'],
     ['tv-1', 'confidential', 'read', 'read'],
     ['tv-2', 'confidential', 'openid profile offline_access', 'openid']
@@ -98,7 +98,7 @@ void eachDatabase(t, 'client import from a JSON file, all or none', async (t, ur
 
   const fromStdin = await cli(url, ['client', 'import', '-', '--json'], JSON.stringify([{ client_id: 'tv-3', client_secret: 'z'.repeat(32) }]))
   t.equal(fromStdin.code, 0, fromStdin.stderr)
-  t.same(JSON.parse(fromStdin.stdout).map((c: any) => c.id), ['tv-3'])
+  t.same(JSON.parse(fromStdin.stdout).map((c: any) => c.client_id), ['tv-3'])
 
   // The devices keep their credentials: Basic as that library's devices send it, unencoded.
   const { app } = await buildTestApp(t, { databaseUrl: url })

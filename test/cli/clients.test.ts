@@ -32,10 +32,13 @@ void eachDatabase(t, 'clients', async (t, url) => {
   const list = JSON.parse((await cli(url, ['client', 'list', '--json'])).stdout)
   t.same(list.map((c: any) => c.name), ['Kitchen TV', 'Backend', 'Readable'])
   t.notMatch(JSON.stringify(list), /secret/i, 'list never shows secrets or hashes')
-  t.match((await cli(url, ['client', 'list'])).stdout, /^id +name +type +enabled +scopes\n/)
+  t.match((await cli(url, ['client', 'list'])).stdout, /^client_id +name +type +enabled +scopes\n/, 'client_id, as create says')
+  t.same(Object.keys(list[0]).slice(0, 2), ['client_id', 'name'], 'client_id in --json too')
 
   const shown = JSON.parse((await cli(url, ['client', 'show', pub.client_id, '--json'])).stdout)
   t.equal(shown.name, 'Kitchen TV')
+  t.equal(shown.client_id, pub.client_id)
+  t.match((await cli(url, ['client', 'show', pub.client_id])).stdout, /^Client\n  client_id: +\S+\n/)
 
   const rotated = JSON.parse((await cli(url, ['client', 'rotate-secret', conf.client_id, '--json'])).stdout)
   t.not(rotated.client_secret, conf.client_secret)

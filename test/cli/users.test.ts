@@ -28,7 +28,7 @@ void eachDatabase(t, 'users', async (t, url) => {
   const same = await cli(url, ['user', 'create', '--username', 'carolcarol', '--password-stdin'], 'CarolCarol')
   t.match(same.stderr, 'must not be the username')
   const noTty = await cli(url, ['user', 'create', '--username', 'dave'])
-  t.equal(noTty.code, 1)
+  t.equal(noTty.code, 2, 'bad input')
   t.match(noTty.stderr, 'pipe it in with --password-stdin')
   const badName = await cli(url, ['user', 'create', '--username', 'no spaces', '--password-stdin'], 'a long enough password')
   t.match(badName.stderr, '--username must be')

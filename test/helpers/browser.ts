@@ -69,6 +69,8 @@ export class Browser {
   async decide (userCode: string, username: string, password: string, decision: 'approve' | 'deny'): Promise<LightMyRequestResponse> {
     const page = await this.openConfirmation(userCode, username, password)
     if (page.statusCode !== 200) throw new Error(`confirmation page failed: ${page.statusCode} ${page.body}`)
-    return await this.post('/activate/confirm', { decision })
+    const res = await this.post('/activate/confirm', { decision })
+    // Post/Redirect/Get: the result is the page the redirect leads to.
+    return res.statusCode === 303 ? await this.follow() : res
   }
 }

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { eachDatabase } from '../helpers/db.js'
-import { obtainTokens, postForm, refresh } from '../helpers/oauth.js'
+import { obtainTokens, poll, postForm, refresh, startDeviceFlow } from '../helpers/oauth.js'
 
 async function setup (t: Test, databaseUrl?: string) {
   const ctx = await buildTestApp(t, { databaseUrl, env: { ACCESS_TOKEN_TTL_SECONDS: '600' } })
@@ -59,10 +59,10 @@ t.test('lists only this person\'s devices, newest first, escaped, with what each
   t.match(items[0], 'Living Room &lt;TV&gt;', 'the refreshed TV was active last, so it comes first')
   t.match(items[0], /Connected<\/dt><dd>2026-11-23 12:00 UTC \(3 minutes ago\)/)
   t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:03 UTC \(just now\)/)
-  t.match(items[0], /Stays signed in<\/dt><dd>Yes/)
+  t.match(items[0], /Access<\/dt><dd>Until you disconnect it/, 'plain words: a refresh token keeps it connected')
   t.match(items[0], 'See your name and username')
   t.match(items[1], 'Kitchen Radio')
-  t.match(items[1], /Stays signed in<\/dt><dd>No, until its current access ends/)
+  t.match(items[1], /Access<\/dt><dd>Ends in about 8 minutes; it cannot be renewed/, 'an access token only: when it ends')
   t.match(items[1], '127.0.0.1', 'where the device asked from')
   t.match(page.body, 'aria-label="Disconnect Kitchen Radio"', 'each button says what it disconnects')
   t.match(page.body, 'Signed in as <strong>alice</strong>')
@@ -71,24 +71,33 @@ t.test('lists only this person\'s devices, newest first, escaped, with what each
 t.test('disconnecting ends the device\'s refresh tokens at once and says so', async t => {
   const { app, tv, alice, tvTokens, grantOf } = await setup(t)
   const browser = await signedIn(app, 'alice')
-  await browser.get('/account/devices')
+  const list = await browser.get('/account/devices')
   const grant = await grantOf(alice.id, tv.id)
+  t.match(list.body, `<form method="get" action="/account/devices/disconnect">\n      <input type="hidden" name="grant" value="${grant}">`, 'the list\'s button only leads to a question')
+  const ask = await browser.get(`/account/devices/disconnect?grant=${grant}`)
+  t.equal(ask.statusCode, 200)
+  t.match(ask.body, 'Disconnect Living Room &lt;TV&gt;?')
+  t.match(ask.body, 'Keep it')
+  const stillWorks = await refresh(app, tv.id, tvTokens.refresh_token)
+  t.equal(stillWorks.statusCode, 200, 'asking changed nothing')
   const res = await browser.post('/account/devices/disconnect', { grant })
   t.equal(res.statusCode, 303)
-  t.equal(res.headers.location, '/account/devices?disconnected=1')
+  t.equal(res.headers.location, '/account/devices?notice=disconnected')
   const page = await browser.follow()
   t.match(page.body, 'The device was disconnected')
   t.notMatch(page.body, 'Living Room', 'no longer listed')
   t.match(page.body, 'Kitchen Radio')
 
-  const refused = await refresh(app, tv.id, tvTokens.refresh_token)
+  const refused = await refresh(app, tv.id, stillWorks.json().refresh_token)
   t.equal(refused.statusCode, 400)
   t.equal(refused.json().error, 'invalid_grant', 'the device can no longer refresh')
   const audit = await app.codepair.storage.db.auditEvent.findFirst({ where: { type: 'device.disconnected', userId: alice.id } })
   t.ok(audit, 'the disconnection is audited')
 
   const twice = await browser.post('/account/devices/disconnect', { grant })
-  t.equal(twice.statusCode, 404, 'a second disconnect finds nothing')
+  t.equal(twice.headers.location, '/account/devices?notice=missing', 'a second disconnect finds nothing, and says so after a redirect')
+  t.match((await browser.follow()).body, 'That device is not connected to your account')
+  t.equal((await browser.get(`/account/devices/disconnect?grant=${grant}`)).headers.location, '/account/devices?notice=missing', 'nothing to ask about')
 })
 
 t.test('a foreign grant id, a missing CSRF token or no session change nothing', async t => {
@@ -96,9 +105,10 @@ t.test('a foreign grant id, a missing CSRF token or no session change nothing', 
   const bobsGrant = await grantOf(bob.id, tv.id)
   const alice = await signedIn(app, 'alice')
   await alice.get('/account/devices')
+  t.equal((await alice.get(`/account/devices/disconnect?grant=${bobsGrant}`)).headers.location, '/account/devices?notice=missing', 'someone else\'s device: no question page')
   const foreign = await alice.post('/account/devices/disconnect', { grant: bobsGrant })
-  t.equal(foreign.statusCode, 404)
-  t.match(foreign.body, 'That device is not connected to your account')
+  t.equal(foreign.headers.location, '/account/devices?notice=missing')
+  t.match((await alice.follow()).body, 'That device is not connected to your account')
 
   const bobBrowser = await signedIn(app, 'bob')
   await bobBrowser.get('/account/devices')
@@ -137,6 +147,33 @@ t.test('a device with a live refresh token stays listed for days; times read in 
   t.equal(items.length, 1, 'the TV (refresh token) but no longer the radio (access token only)')
   t.match(items[0], 'Living Room &lt;TV&gt;')
   t.match(items[0], /Last active<\/dt><dd>2026-11-23 12:00 UTC \(3 days ago\)/)
+})
+
+t.test('an approved device that has not collected its tokens is listed as waiting, and can be cancelled', async t => {
+  const { app, clock, tv, alice } = await setup(t)
+  const browser = await signedIn(app, 'alice')
+  const flow = await startDeviceFlow(app, tv.id)
+  clock.advance(2)
+  await browser.decide(flow.user_code, 'alice', PASSWORD, 'approve')
+  const page = await browser.get('/account/devices')
+  const items = page.body.split('<li class="device">').slice(1)
+  t.equal(items.length, 3, 'the waiting TV, the TV and the radio')
+  t.match(items[0], 'Approved; waiting for the device to collect its access')
+  t.match(items[0], /Last active<\/dt><dd>Not yet/)
+  t.match(items[0], 'aria-label="Cancel Living Room &lt;TV&gt;"')
+  const grant = (await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow({ where: { userId: alice.id, status: 'approved' } })).id
+  const ask = await browser.get(`/account/devices/disconnect?grant=${grant}`)
+  t.match(ask.body, 'Cancel Living Room &lt;TV&gt;?')
+  t.equal((await browser.post('/account/devices/disconnect', { grant })).headers.location, '/account/devices?notice=disconnected')
+  clock.advance(5)
+  const polled = await poll(app, tv.id, flow.device_code)
+  t.equal(polled.json().error, 'access_denied', 'the device is told no at its next poll')
+  t.equal((await browser.get('/account/devices')).body.split('<li class="device">').length - 1, 2, 'no longer listed')
+})
+
+t.test('phones: each label sits above its value', async t => {
+  const css = (await (await buildTestApp(t)).app.inject('/assets/style.css')).body
+  t.match(css, /@media \(max-width: 30rem\) \{\s*\.details \{ grid-template-columns: 1fr;/)
 })
 
 void eachDatabase(t, 'listing and disconnecting run the same on both databases', async (t, databaseUrl) => {

@@ -71,10 +71,15 @@ t.test('the whole happy path: code, sign-in, confirmation, approval', async t =>
   t.match(confirm.body, 'Only continue if you started this on your own device')
   t.equal(await statusOf(app), 'pending', 'nothing is granted before the decision')
 
-  const done = await browser.post('/activate/confirm', { decision: 'approve' })
+  const decided = await browser.post('/activate/confirm', { decision: 'approve' })
+  t.equal(decided.statusCode, 303, 'Post/Redirect/Get')
+  t.equal(decided.headers.location, '/activate/done')
+  const done = await browser.follow()
   t.equal(done.statusCode, 200)
   t.match(done.body, 'You can return to your device')
   t.equal(await statusOf(app), 'approved')
+  t.match((await browser.get('/activate/done')).body, 'Device connected', 'reloading the result shows it again and changes nothing')
+  t.equal((await new Browser(app).get('/activate/done')).headers.location, '/activate', 'no decision in this session: back to code entry')
 
   const replay = await browser.post('/activate/confirm', { decision: 'deny' })
   t.equal(replay.statusCode, 409, 'the Back button cannot change the decision')

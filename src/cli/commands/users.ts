@@ -1,0 +1,59 @@
+// codepair user …
+import type { Command } from 'commander'
+import { passwordProblem } from '../../accounts/password.js'
+import { AdminError } from '../../admin/errors.js'
+import { createUser, listUsers, normalizeUsername, setUserEnabled, setUserPassword } from '../../admin/users.js'
+import { EXIT } from '../../exit-codes.js'
+import { withDb } from '../context.js'
+import { printRecord, printTable } from '../output.js'
+import { readPassword } from '../password-input.js'
+import { group, run } from '../program.js'
+
+export function register (program: Command): void {
+  const user = group(program, 'user', 'people who sign in to approve devices')
+
+  user.command('create')
+    .description('add a person (the password comes from a hidden prompt or --password-stdin)')
+    .requiredOption('--username <NAME>', 'what they sign in with (case-insensitive)')
+    .option('--name <FULL_NAME>', 'shown in ID tokens (profile scope)')
+    .option('--email <ADDRESS>', 'shown in ID tokens (email scope)')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(run(async ({ opts, json }) => {
+      // A bad or taken username is refused before anyone types a password.
+      const username = normalizeUsername(opts.username)
+      const u = await withDb(async db => {
+        if (await db.user.findUnique({ where: { username } }) !== null) throw new AdminError(`a user named "${username}" already exists`, 'CONFLICT')
+        const password = await readPassword(opts.passwordStdin === true, p => passwordProblem(p, username), 'codepair user create')
+        return await createUser(db, { username, password, name: opts.name, email: opts.email })
+      })
+      printRecord(json, 'User created', u)
+      return EXIT.ok
+    }))
+
+  user.command('list')
+    .description('every person')
+    .action(run(async ({ json }) => {
+      printTable(json, await withDb(listUsers), ['username', 'name', 'email', 'enabled', 'createdAt'])
+      return EXIT.ok
+    }))
+
+  for (const [verb, enabled] of [['disable', false], ['enable', true]] as const) {
+    user.command(verb)
+      .description(enabled ? 'let a disabled person sign in again' : 'stop a person signing in; ends their sessions and refresh tokens')
+      .argument('<USERNAME>')
+      .action(run(async ({ args: [username = ''], json }) => {
+        printRecord(json, `User ${verb}d`, await withDb(db => setUserEnabled(db, username, enabled)))
+        return EXIT.ok
+      }))
+  }
+
+  user.command('set-password')
+    .description('change a password; ends the person\'s sessions and refresh tokens')
+    .argument('<USERNAME>')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(run(async ({ args: [username = ''], opts, json }) => {
+      const password = await readPassword(opts.passwordStdin === true, p => passwordProblem(p, username), 'codepair user set-password')
+      printRecord(json, 'Password changed (sessions and refresh tokens revoked)', await withDb(db => setUserPassword(db, username, password)))
+      return EXIT.ok
+    }))
+}
