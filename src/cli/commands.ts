@@ -6,6 +6,11 @@ import { AdminError } from '../admin/errors.js'
 import { listKeys, rotateKeys } from '../admin/keys.js'
 import { createResourceServer, listResourceServers, setResourceServerEnabled, showResourceServer } from '../admin/resources.js'
 import { createUser, listUsers, setUserEnabled, setUserPassword } from '../admin/users.js'
+import { createWebhook, listDeliveries, listWebhooks, setWebhookEnabled } from '../admin/webhooks.js'
+import { createEvents } from '../events/setup.js'
+import type { EventBus } from '../events/bus.js'
+import { EVENT_TYPES } from '../events/types.js'
+import { resolveSecrets, type Secrets } from '../secrets.js'
 import { loadConfig } from '../config.js'
 import { createStorage, type Storage } from '../storage/index.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../storage/database-url.js'
@@ -47,6 +52,15 @@ Signing keys
                                        (default KEY_PUBLISH_SECONDS); old keys retire
                                        once every token they signed has expired
 
+Webhooks (events signed per Standard Webhooks, delivered from the outbox with retries)
+  webhook create --url URL --events "device.approved device.tokens_issued" [--description TEXT]
+                                       the signing secret (whsec_…) is shown once; --events * for all
+  webhook list
+  webhook disable ID | webhook enable ID
+  webhook deliveries ID [--status pending|delivered|dead] [--limit N]
+                                       newest first (default 50); dead ones ran out of retries
+  Events: ${EVENT_TYPES.join(' ')}
+
 Device simulator (a TV on the command line, built on codepair/device)
   device --client ID [--scope "openid profile"] [--resource URI] [--issuer URL] [--token-file PATH]
                                        shows the code and a QR code, polls, then calls /api/me;
@@ -75,7 +89,12 @@ const OPTIONS = {
   resource: { type: 'string' },
   issuer: { type: 'string' },
   'token-file': { type: 'string' },
-  'publish-seconds': { type: 'string' }
+  'publish-seconds': { type: 'string' },
+  url: { type: 'string' },
+  events: { type: 'string' },
+  description: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' }
 } as const
 
 function databaseUrl (): string {
@@ -91,6 +110,31 @@ async function withStorage<T> (fn: (storage: Storage, config: ReturnType<typeof 
   } finally {
     await storage.close()
   }
+}
+
+/**
+ * Commands whose change is an event (user create, keys rotate): hooks of HOOKS_MODULE run
+ * in this process and the webhooks' outbox rows commit with the change; the server's
+ * worker delivers them. Hooks still running are waited for (HOOK_TIMEOUT_MS at most).
+ */
+async function withEvents<T> (fn: (storage: Storage, config: ReturnType<typeof loadConfig>, events: EventBus, secrets: Secrets) => Promise<T>): Promise<T> {
+  return await withStorage(async (storage, config) => {
+    const secrets = await resolveSecrets(config, storage)
+    const say = (level: string) => (obj: object, msg?: string) => { process.stderr.write(`codepair: ${level}: ${msg ?? ''} ${JSON.stringify(obj, (k, v) => k === 'err' && v instanceof Error ? v.message : v)}\n`) }
+    const events = await createEvents(config, storage, secrets, { info: () => {}, warn: say('warning'), error: say('error') }, Date.now)
+    try {
+      return await fn(storage, config, events.bus, secrets)
+    } finally {
+      await events.stop()
+    }
+  })
+}
+
+function count (raw: string | undefined, what: string, dflt: number): number {
+  if (raw === undefined) return dflt
+  const n = Number(raw)
+  if (!(Number.isInteger(n) && n >= 1 && n <= 1000)) throw new AdminError(`${what} must be a whole number from 1 to 1000`)
+  return n
 }
 
 async function withDb<T> (fn: (db: Db) => Promise<T>): Promise<T> {
@@ -178,7 +222,7 @@ export async function run (argv: string[]): Promise<number> {
     case 'user create': {
       const username = need(o.username, '--username')
       const password = await readPassword(o['password-stdin'] === true)
-      const u = await withDb(db => createUser(db, { username, password, name: o.name, email: o.email }))
+      const u = await withEvents(async (storage, _config, events) => await createUser(storage.db, { username, password, name: o.name, email: o.email }, events))
       printRecord(json, 'User created', u)
       return 0
     }
@@ -222,8 +266,30 @@ export async function run (argv: string[]): Promise<number> {
       const raw = o['publish-seconds']
       const publish = raw === undefined ? undefined : Number(raw)
       if (publish !== undefined && !(Number.isInteger(publish) && publish >= 0)) throw new AdminError('--publish-seconds must be a whole number of seconds')
-      const keys = await withStorage(async (storage, config) => await rotateKeys(config, storage, publish))
+      const keys = await withEvents(async (storage, config, events) => await rotateKeys(config, storage, publish, Date.now, events))
       printTable(json, keys, ['kid', 'alg', 'state', 'activateAt', 'retireAt'])
+      return 0
+    }
+    case 'webhook create': {
+      const w = await withStorage(async (storage, config) => await createWebhook(storage.db, (await resolveSecrets(config, storage)).webhookSecretKey, {
+        url: need(o.url, '--url'), events: need(o.events, '--events'), description: o.description
+      }, config.mode === 'production'))
+      printRecord(json, 'Webhook created', w, 'Store the secret now: it is shown only once. Verify every delivery with it (Standard Webhooks).')
+      return 0
+    }
+    case 'webhook list':
+      printTable(json, await withDb(listWebhooks), ['id', 'url', 'enabled', 'events'])
+      return 0
+    case 'webhook disable':
+    case 'webhook enable': {
+      const w = await withDb(db => setWebhookEnabled(db, need(target, 'webhook ID'), action === 'enable'))
+      printRecord(json, `Webhook ${action}d`, w)
+      return 0
+    }
+    case 'webhook deliveries': {
+      const id = need(target, 'webhook ID')
+      const limit = count(o.limit, '--limit', 50)
+      printTable(json, await withDb(db => listDeliveries(db, id, o.status, limit)), ['delivery', 'type', 'status', 'attempts', 'lastStatus', 'lastError', 'createdAt', 'nextAttemptAt'])
       return 0
     }
     default:

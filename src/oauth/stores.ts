@@ -3,6 +3,25 @@
 
 export type ClientType = 'public' | 'confidential'
 
+/**
+ * An event to write with a change, in the same transaction: the webhook outbox
+ * (src/events). Store methods that make a reportable change take an `outbox` and write
+ * it only when the change happens; an empty outbox costs nothing.
+ */
+export interface OutboxEntry {
+  /** evt_…, the webhook-id every receiver sees on every retry. */
+  id: string
+  type: string
+  subject: string
+  occurredAt: Date
+  /** The JSON body the webhooks receive. */
+  payload: string
+  /** The webhook subscriptions that want this event: one delivery each. */
+  subscriptionIds: readonly string[]
+}
+
+export type Outbox = readonly OutboxEntry[]
+
 export interface ClientRecord {
   id: string
   name: string
@@ -93,8 +112,8 @@ export interface RefreshTokenStore {
   rotate (oldId: string, now: Date, next: NewRefreshToken): Promise<boolean>
   /** Stores another child of an already rotated token (a retry inside the grace window). */
   addSibling (next: NewRefreshToken): Promise<void>
-  /** Revokes every token of the family and the device grant it came from. */
-  revokeFamily (familyId: string, grantId: string, now: Date): Promise<void>
+  /** Revokes every token of the family and the device grant it came from; true if the grant was live until now. */
+  revokeFamily (familyId: string, grantId: string, now: Date, outbox?: Outbox): Promise<boolean>
 }
 
 export interface ResourceServerRecord {
@@ -118,7 +137,11 @@ export interface ClientStore {
   findClient (id: string): Promise<ClientRecord | null>
 }
 
+export type NewUser = Pick<UserRecord, 'id' | 'username' | 'passwordHash' | 'name' | 'email'>
+
 export interface UserStore {
+  /** Throws on a taken username (Prisma P2002, isUniqueViolation). */
+  createUser (user: NewUser, outbox?: Outbox): Promise<UserRecord>
   findUserById (id: string): Promise<UserRecord | null>
   findUserByUsername (username: string): Promise<UserRecord | null>
   updatePasswordHash (id: string, passwordHash: string): Promise<void>
@@ -139,7 +162,7 @@ export interface PollResult {
 }
 
 export interface DeviceAuthorizationStore {
-  create (record: NewDeviceAuthorization): Promise<void>
+  create (record: NewDeviceAuthorization, outbox?: Outbox): Promise<void>
   /**
    * RFC 8628 §3.5 in one atomic step, for a live (unexpired, unconsumed, unrevoked) code
    * of this client: a poll at least `intervalSeconds − leewayMs` after the last accepted
@@ -151,14 +174,14 @@ export interface DeviceAuthorizationStore {
   findByUserCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findById (id: string): Promise<DeviceAuthorizationRecord | null>
   /** pending → approved/denied, once: false if it was no longer pending or had expired. */
-  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean>
+  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox?: Outbox): Promise<boolean>
   /**
    * approved → consumed and the grant written, in one transaction; false unless this
    * call made the transition (exactly one concurrent caller wins).
    */
-  consume (id: string, now: Date, grant: IssuedGrant): Promise<boolean>
-  /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy). */
-  revokeGrant (id: string, now: Date): Promise<void>
+  consume (id: string, now: Date, grant: IssuedGrant, outbox?: Outbox): Promise<boolean>
+  /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy); true if it was live until now. */
+  revokeGrant (id: string, now: Date, outbox?: Outbox): Promise<boolean>
   countLive (now: Date): Promise<number>
   /**
    * Deletes at most `limit` rows: undecided or unredeemed ones that expired before
@@ -188,7 +211,7 @@ export interface ConnectedDeviceStore {
   /** Newest first; grants without a live refresh token are included while their access token may live. */
   listConnected (userId: string, now: Date, accessTokenTtlMs: number): Promise<ConnectedDevice[]>
   /** Revokes the grant and its refresh tokens if it is this user's and still live; false otherwise. */
-  disconnect (grantId: string, userId: string, now: Date): Promise<boolean>
+  disconnect (grantId: string, userId: string, now: Date, outbox?: Outbox): Promise<boolean>
 }
 
 export interface Counter { count: number, windowEnds: Date }

@@ -7,7 +7,7 @@ import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatWhen } from './activate.js'
 
 export default async function accountRoutes (app: FastifyInstance): Promise<void> {
-  const { config, storage, clock } = app.codepair
+  const { config, storage, clock, events } = app.codepair
   const accessTokenTtlMs = config.accessTokenTtlSeconds * 1000
 
   /** Sign in first, then come back to the list (a fixed target, never a URL from the request). */
@@ -63,7 +63,10 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     const { grant } = request.body as { grant: string }
     const now = new Date(clock())
     // Conditional on the owner: someone else's grant id changes nothing and says the same.
-    if (!await storage.connectedDevices.disconnect(grant, userId, now)) {
+    const rec = await storage.devices.findById(grant)
+    const disconnected = rec !== null && await events.emit('grant.revoked', { grantId: grant, clientId: rec.clientId, userId, reason: 'disconnected' },
+      async outbox => await storage.connectedDevices.disconnect(grant, userId, now, outbox))
+    if (!disconnected) {
       return await reply.code(404).view('message', {
         title: 'Device not found',
         message: 'That device is not connected to your account, or it was already disconnected.',

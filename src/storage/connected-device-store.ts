@@ -1,4 +1,5 @@
-import type { ConnectedDevice, ConnectedDeviceStore } from '../oauth/stores.js'
+import type { ConnectedDevice, ConnectedDeviceStore, Outbox } from '../oauth/stores.js'
+import { writeOutbox } from './outbox.js'
 import type { Db } from './prisma.js'
 
 const GRANT = {
@@ -59,11 +60,12 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
     return [...devices.values()].sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime()).slice(0, LIMIT)
   }
 
-  async disconnect (grantId: string, userId: string, now: Date): Promise<boolean> {
-    const [grant] = await this.db.$transaction([
-      this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } }),
-      this.db.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
-    ])
-    return grant.count === 1
+  async disconnect (grantId: string, userId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      const grant = await tx.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
+      await tx.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
+      if (grant.count === 1) await writeOutbox(tx, outbox)
+      return grant.count === 1
+    })
   }
 }

@@ -1,4 +1,5 @@
-import type { NewRefreshToken, RefreshTokenRecord, RefreshTokenStore } from '../oauth/stores.js'
+import type { NewRefreshToken, Outbox, RefreshTokenRecord, RefreshTokenStore } from '../oauth/stores.js'
+import { writeOutbox } from './outbox.js'
 import type { Db } from './prisma.js'
 
 export class PrismaRefreshTokenStore implements RefreshTokenStore {
@@ -28,11 +29,13 @@ export class PrismaRefreshTokenStore implements RefreshTokenStore {
     await this.db.refreshToken.create({ data: next })
   }
 
-  async revokeFamily (familyId: string, grantId: string, now: Date): Promise<void> {
-    await this.db.$transaction([
-      this.db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } }),
-      this.db.deviceAuthorization.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: now } })
-    ])
+  async revokeFamily (familyId: string, grantId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } })
+      const { count } = await tx.deviceAuthorization.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: now } })
+      if (count === 1) await writeOutbox(tx, outbox)
+      return count === 1
+    })
   }
 
   async purgeExpired (now: Date, limit: number): Promise<number> {
