@@ -21,8 +21,9 @@ const pgTimestamp = (d: Date) => d.toISOString().replace('Z', '')
  * not claimable meanwhile. SQLite serialises writers (one instance).
  */
 function claimSql (dialect: DatabaseTarget['dialect']): string {
+  // better-sqlite3 binds anonymous parameters in order of appearance: lease, owner, now, now, limit.
   const p = dialect === 'sqlite'
-    ? { now: '?1', lease: '?2', owner: '?3', limit: '?4', enabled: '1' }
+    ? { now: '?', lease: '?', owner: '?', limit: '?', enabled: '1' }
     : { now: '$1::timestamp(3)', lease: '$2::timestamp(3)', owner: '$3', limit: '$4', enabled: 'true' }
   return `UPDATE "WebhookDelivery" SET "leaseUntil" = ${p.lease}, "leaseOwner" = ${p.owner}, "attempts" = "attempts" + 1
     WHERE "seq" IN (
@@ -61,7 +62,9 @@ export class PrismaWebhookStore implements SubscriptionDirectory, OutboxWriter, 
   }
 
   async claim (owner: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
-    const params = this.dialect === 'sqlite' ? [now.getTime(), leaseUntil.getTime(), owner, limit] : [pgTimestamp(now), pgTimestamp(leaseUntil), owner, limit]
+    const params = this.dialect === 'sqlite'
+      ? [leaseUntil.getTime(), owner, now.getTime(), now.getTime(), limit]
+      : [pgTimestamp(now), pgTimestamp(leaseUntil), owner, limit]
     const rows = await this.db.$queryRawUnsafe<Array<{ seq: bigint | number }>>(this.#claim, ...params)
     if (rows.length === 0) return []
     const claimed = await this.db.webhookDelivery.findMany({
