@@ -86,7 +86,8 @@ export class PrismaWebhookStore implements SubscriptionDirectory, OutboxWriter, 
   async delivered (seq: bigint, owner: string, now: Date, status: number): Promise<void> {
     await this.db.webhookDelivery.updateMany({
       where: { seq, leaseOwner: owner, status: 'pending' },
-      data: { status: 'delivered', finishedAt: now, lastStatus: status, lastError: null, leaseUntil: null, leaseOwner: null }
+      // leaseOwner stays: which instance made the last attempt (the claim looks only at leaseUntil).
+      data: { status: 'delivered', finishedAt: now, lastStatus: status, lastError: null, leaseUntil: null }
     })
   }
 
@@ -97,8 +98,7 @@ export class PrismaWebhookStore implements SubscriptionDirectory, OutboxWriter, 
         ...(outcome.retryAt === null ? { status: 'dead', finishedAt: now } : { nextAttemptAt: outcome.retryAt }),
         lastStatus: outcome.status,
         lastError: outcome.error,
-        leaseUntil: null,
-        leaseOwner: null
+        leaseUntil: null
       }
     })
   }
