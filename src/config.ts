@@ -148,7 +148,7 @@ const schema = z.object({
   SIGNING_KEYS_FILE: z.string().trim().optional(),
   KEY_PUBLISH_SECONDS: int(0, 604800, 600),
   KEY_RELOAD_SECONDS: int(0, 3600, 30),
-  REFRESH_TOKEN_REUSE_GRACE_SECONDS: int(0, 300, 10),
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: int(0, 300, 0),
   CLOCK_TOLERANCE_SECONDS: int(0, 300, 5),
   HOOKS_MODULE: z.string().trim().optional(),
   HOOK_TIMEOUT_MS: int(10, 60000, 2000),

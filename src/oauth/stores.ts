@@ -106,13 +106,29 @@ export interface RefreshTokenRecord {
 
 export type NewRefreshToken = Omit<RefreshTokenRecord, 'rotatedAt' | 'revokedAt' | 'replacedById' | 'grantRevokedAt'>
 
+/**
+ * Refresh-token families (RFC 9700 §4.14): a family never has more than one live token
+ * (neither rotated nor revoked). Every method that changes a family first takes the
+ * grant's row with a conditional update (refused once the grant is revoked), so changes
+ * to one family run one after another on every database, and a family revoked while a
+ * rotation was in flight cannot keep the token that rotation wrote.
+ */
 export interface RefreshTokenStore {
   findByHash (tokenHash: string): Promise<RefreshTokenRecord | null>
-  /** Marks `oldId` rotated and stores `next`, in one transaction; false if it was already rotated or revoked. */
-  rotate (oldId: string, now: Date, next: NewRefreshToken): Promise<boolean>
-  /** Stores another child of an already rotated token (a retry inside the grace window). */
-  addSibling (next: NewRefreshToken): Promise<void>
-  /** Revokes every token of the family and the device grant it came from; true if the grant was live until now. */
+  /**
+   * Marks `current` rotated and stores `next` as its successor, in one transaction;
+   * false (nothing written) if the token was rotated or revoked, or its grant revoked,
+   * since it was read.
+   */
+  rotate (current: RefreshTokenRecord, now: Date, next: NewRefreshToken): Promise<boolean>
+  /**
+   * A retry with `rotated` (grace window): revokes its successor, which must never have
+   * been used, and makes `next` the successor instead, in one transaction of
+   * conditional updates; false (nothing written) if the successor was used or revoked,
+   * `rotated` was rotated before `rotatedAfter`, or the grant was revoked.
+   */
+  replaceSuccessor (rotated: RefreshTokenRecord, rotatedAfter: Date, now: Date, next: NewRefreshToken): Promise<boolean>
+  /** Revokes the device grant and every token of the family (with the outbox); true if the grant was live until now. */
   revokeFamily (familyId: string, grantId: string, now: Date, outbox?: Outbox): Promise<boolean>
 }
 

@@ -4,6 +4,7 @@ import { setUserPassword } from '../../src/admin/users.js'
 import { addClient, addUser, buildTestApp } from '../helpers/app.js'
 import { eachDatabase } from '../helpers/db.js'
 import { obtainTokens, refresh } from '../helpers/oauth.js'
+import { sha256 } from '../../src/oauth/codes.js'
 
 async function setup (t: any, env: Record<string, string> = {}, databaseUrl?: string) {
   const ctx = await buildTestApp(t, { env, databaseUrl })
@@ -48,14 +49,45 @@ t.test('rotation on every use; a rotated token replayed after the grace window r
   t.not(grant.revokedAt, null, 'and the device grant')
 })
 
-t.test('a retry with the previous token inside the grace window does not revoke', async t => {
-  const { app, client, clock, tokens } = await setup(t, { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '10' })
+t.test('by default (no grace window) any rotated token presented again ends the family at once', async t => {
+  const { app, client, tokens } = await setup(t)
   const a = (await refresh(app, client.id, tokens.refresh_token)).json()
-  clock.advance(5)
-  const b = await refresh(app, client.id, tokens.refresh_token)
-  t.equal(b.statusCode, 200, 'the retry gets tokens')
-  t.equal((await refresh(app, client.id, a.refresh_token)).statusCode, 200, 'the first answer still works')
-  t.equal((await refresh(app, client.id, b.json().refresh_token)).statusCode, 200, 'and so does the second')
+  const again = await refresh(app, client.id, tokens.refresh_token)
+  t.equal(again.json().error, 'invalid_grant', 'even in the same second')
+  t.equal((await refresh(app, client.id, a.refresh_token)).json().error, 'invalid_grant', 'the current token is revoked with it')
+})
+
+t.test('grace window: a retry is answered only while the successor is unused, and it replaces that successor', async t => {
+  const env = { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '10' }
+  t.test('a lost response: the retry is the one live chain, the lost answer ends the family if it ever comes back', async t => {
+    const { app, client, clock, tokens } = await setup(t, env)
+    const lost = (await refresh(app, client.id, tokens.refresh_token)).json()
+    clock.advance(5)
+    const retry = await refresh(app, client.id, tokens.refresh_token)
+    t.equal(retry.statusCode, 200, 'the retry gets tokens')
+    const db = app.codepair.storage.db
+    t.equal(await db.refreshToken.count({ where: { revokedAt: null, rotatedAt: null } }), 1, 'one live token')
+    const next = await refresh(app, client.id, retry.json().refresh_token)
+    t.equal(next.statusCode, 200, 'the retry\'s answer refreshes')
+    t.equal((await refresh(app, client.id, lost.refresh_token)).json().error, 'invalid_grant', 'the replaced answer is refused…')
+    t.equal((await refresh(app, client.id, next.json().refresh_token)).json().error, 'invalid_grant', '…and ends the family')
+  })
+  t.test('a retry after the successor was used ends the family, inside the window too', async t => {
+    const { app, client, clock, tokens } = await setup(t, env)
+    const a = (await refresh(app, client.id, tokens.refresh_token)).json()
+    const b = (await refresh(app, client.id, a.refresh_token)).json()
+    clock.advance(1)
+    t.equal((await refresh(app, client.id, tokens.refresh_token)).json().error, 'invalid_grant')
+    t.equal((await refresh(app, client.id, b.refresh_token)).json().error, 'invalid_grant', 'the live chain is revoked')
+    t.not((await app.codepair.storage.db.deviceAuthorization.findFirstOrThrow({ where: { status: 'consumed' } })).revokedAt, null, 'and the grant')
+  })
+  t.test('a retry after the window ends the family', async t => {
+    const { app, client, clock, tokens } = await setup(t, env)
+    const a = (await refresh(app, client.id, tokens.refresh_token)).json()
+    clock.advance(11)
+    t.equal((await refresh(app, client.id, tokens.refresh_token)).json().error, 'invalid_grant')
+    t.equal((await refresh(app, client.id, a.refresh_token)).json().error, 'invalid_grant')
+  })
 })
 
 t.test('scope: narrowing works, widening is refused', async t => {
@@ -103,15 +135,25 @@ t.test('errors: missing, unknown, another client, disabled user, password change
   t.equal((await refresh(app, client.id, tokens.refresh_token)).json().error, 'invalid_grant', 'a password change revokes refresh tokens')
 })
 
-void eachDatabase(t, 'concurrent refreshes with one token: one rotation, no revocation', async (t, databaseUrl) => {
+void eachDatabase(t, 'concurrent refreshes with one token and no grace window: one answer, then the family ends', async (t, databaseUrl) => {
   const { app, client, tokens } = await setup(t, {}, databaseUrl)
   const results = await Promise.all(Array.from({ length: 10 }, async () => await refresh(app, client.id, tokens.refresh_token)))
-  t.same(results.map(r => r.statusCode), Array(10).fill(200), 'every retry inside the grace window is answered')
+  t.equal(results.filter(r => r.statusCode === 200).length, 1, 'exactly one rotation')
+  t.same(results.filter(r => r.statusCode !== 200).map(r => r.json().error), Array(9).fill('invalid_grant'))
   const db = app.codepair.storage.db
-  t.equal(await db.refreshToken.count({ where: { revokedAt: { not: null } } }), 0, 'nothing revoked')
-  const original = await db.refreshToken.findFirstOrThrow({ where: { rotatedAt: { not: null } } })
-  t.equal(await db.refreshToken.count({ where: { rotatedAt: { not: null } } }), 1, 'rotated exactly once')
-  t.equal(await db.refreshToken.count({ where: { familyId: original.familyId } }), 11, 'ten children in one family')
+  t.equal(await db.refreshToken.count({ where: { revokedAt: null } }), 0, 'the family is revoked')
+  t.not((await db.deviceAuthorization.findFirstOrThrow({ where: { status: 'consumed' } })).revokedAt, null, 'and the grant')
+})
+
+void eachDatabase(t, 'concurrent refreshes with one token inside a grace window: never more than one live token', async (t, databaseUrl) => {
+  const { app, client, tokens } = await setup(t, { REFRESH_TOKEN_REUSE_GRACE_SECONDS: '10' }, databaseUrl)
+  const results = await Promise.all(Array.from({ length: 10 }, async () => await refresh(app, client.id, tokens.refresh_token)))
+  const answered = results.filter(r => r.statusCode === 200).map(r => r.json().refresh_token as string)
+  t.ok(answered.length >= 1, `answered: ${answered.length}`)
+  const db = app.codepair.storage.db
+  const live = await db.refreshToken.findMany({ where: { revokedAt: null, rotatedAt: null } })
+  t.ok(live.length <= 1, 'at most one live token')
+  if (live.length === 1) t.ok(answered.map(sha256).includes(live[0]?.tokenHash ?? ''), 'and it is one of the answers')
 })
 
 void eachDatabase(t, 'concurrent reuse after the grace window: revoked, never a token', async (t, databaseUrl) => {

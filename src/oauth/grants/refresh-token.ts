@@ -6,9 +6,12 @@ import { sha256 } from '../codes.js'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
 import { REFRESH_TOKEN_GRANT } from '../grant-types.js'
 import { parseScope } from '../scopes.js'
-import type { NewRefreshToken, RefreshTokenRecord, RefreshTokenStore } from '../stores.js'
+import type { RefreshTokenRecord, RefreshTokenStore } from '../stores.js'
 import type { TokenService } from '../token-service.js'
 import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
+
+/** Passes of read → conditional write before contention itself is taken for a replay. */
+const MAX_PASSES = 8
 
 export interface RefreshGrantSettings {
   defaultAudience: string
@@ -33,7 +36,9 @@ export class RefreshTokenGrant implements GrantHandler {
     let rec = await this.store.findByHash(sha256(presented))
     if (rec === null || rec.clientId !== client.id) throw new InvalidGrantError('unknown refresh token')
     const now = this.clock()
-    if (rec.revokedAt !== null || rec.grantRevokedAt !== null) throw new InvalidGrantError('refresh token revoked')
+    // A token the family has moved past (revoked, superseded by a retry, rotated outside
+    // the grace window) ends it, whatever else is wrong with the request.
+    if (this.judge(rec, now) === 'reuse') return await this.endFamily(rec, now)
     if (now >= rec.expiresAt.getTime() || now >= rec.idleExpiresAt.getTime()) throw new InvalidGrantError('refresh token expired')
 
     // RFC 6749 §6: a refresh may narrow the scope, never widen it.
@@ -64,27 +69,47 @@ export class RefreshTokenGrant implements GrantHandler {
     const next = minted.refreshToken
     if (next === undefined) throw new InvalidGrantError('this client may no longer refresh')
 
-    if (rec.rotatedAt === null) {
-      if (await this.store.rotate(rec.id, new Date(now), next)) return minted.response
-      // A concurrent refresh rotated it a moment ago: judge it as a reuse below.
-      rec = await this.store.findByHash(rec.tokenHash) ?? rec
+    // Each pass acts on what the token was when read; a conditional write that finds it
+    // changed (a concurrent refresh) reads it again and judges anew. Every failed pass
+    // means another request changed the family, so passes are bounded by the requests in
+    // flight; beyond MAX_PASSES so many retries of one token are not a lost response.
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const verdict = this.judge(rec, now)
+      if (verdict === 'rotate' && await this.store.rotate(rec, new Date(now), next)) return minted.response
+      if (verdict === 'retry') {
+        if (await this.store.replaceSuccessor(rec, new Date(now - this.settings.reuseGraceSeconds * 1000), new Date(now), next)) return minted.response
+      }
+      if (verdict === 'reuse') break
+      const again = await this.store.findByHash(rec.tokenHash)
+      if (again === null) throw new InvalidGrantError('unknown refresh token')
+      // A retry that lost only because its successor changed hands goes again; one whose
+      // successor was used (or revoked) since is a replay.
+      if (verdict === 'retry' && again.replacedById === rec.replacedById) { rec = again; break }
+      rec = again
     }
-    return await this.reused(rec, now, minted.response, next)
+    return await this.endFamily(rec, now)
   }
 
   /**
-   * A rotated token came back. Within the grace window it is a retry (two concurrent
-   * refreshes, or a response lost on the way) and gets new tokens; after it, the token
-   * was stolen or replayed, and the whole family and its grant are revoked.
+   * RFC 9700 §4.14. A live token rotates. A rotated token is a replay, unless the
+   * operator allows a grace window and it comes back inside it: then it is a retry (a
+   * lost response) and replaceSuccessor honours it only while the successor has never
+   * been used, revoking that successor, so the family keeps exactly one live token and
+   * whoever holds the other answer finds it dead at their next refresh (ending the
+   * family). Anything else ends the family and the grant.
    */
-  private async reused (rec: RefreshTokenRecord, now: number, response: TokenResponse, next: NewRefreshToken): Promise<TokenResponse> {
-    const rotatedAt = rec.rotatedAt?.getTime()
-    if (rec.revokedAt === null && rotatedAt !== undefined && now - rotatedAt <= this.settings.reuseGraceSeconds * 1000) {
-      await this.store.addSibling(next)
-      return response
-    }
+  private judge (rec: RefreshTokenRecord, now: number): 'rotate' | 'retry' | 'reuse' {
+    if (rec.revokedAt !== null || rec.grantRevokedAt !== null) return 'reuse'
+    if (rec.rotatedAt === null) return 'rotate'
+    const grace = this.settings.reuseGraceSeconds * 1000
+    return grace > 0 && now - rec.rotatedAt.getTime() <= grace ? 'retry' : 'reuse'
+  }
+
+  private async endFamily (rec: RefreshTokenRecord, now: number): Promise<never> {
+    const alreadyRevoked = rec.revokedAt !== null || rec.grantRevokedAt !== null
+    // Reported once: when this call is the one that revokes the grant.
     await this.events.emit('refresh.reuse_detected', { grantId: rec.grantId, familyId: rec.familyId, clientId: rec.clientId, userId: rec.userId },
       async outbox => await this.store.revokeFamily(rec.familyId, rec.grantId, new Date(now), outbox))
-    throw new InvalidGrantError('refresh token reuse detected; the grant has been revoked')
+    throw new InvalidGrantError(alreadyRevoked ? 'refresh token revoked' : 'refresh token reuse detected; the grant has been revoked')
   }
 }
