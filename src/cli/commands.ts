@@ -10,7 +10,7 @@ import { createWebhook, listDeliveries, listWebhooks, setWebhookEnabled } from '
 import { createEvents } from '../events/setup.js'
 import type { EventBus } from '../events/bus.js'
 import { EVENT_TYPES } from '../events/types.js'
-import { resolveSecrets, type Secrets } from '../secrets.js'
+import { resolveSecrets } from '../secrets.js'
 import { loadConfig } from '../config.js'
 import { createStorage, type Storage } from '../storage/index.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from '../storage/database-url.js'
@@ -117,13 +117,13 @@ async function withStorage<T> (fn: (storage: Storage, config: ReturnType<typeof 
  * in this process and the webhooks' outbox rows commit with the change; the server's
  * worker delivers them. Hooks still running are waited for (HOOK_TIMEOUT_MS at most).
  */
-async function withEvents<T> (fn: (storage: Storage, config: ReturnType<typeof loadConfig>, events: EventBus, secrets: Secrets) => Promise<T>): Promise<T> {
+async function withEvents<T> (fn: (storage: Storage, config: ReturnType<typeof loadConfig>, events: EventBus) => Promise<T>): Promise<T> {
   return await withStorage(async (storage, config) => {
     const secrets = await resolveSecrets(config, storage)
     const say = (level: string) => (obj: object, msg?: string) => { process.stderr.write(`codepair: ${level}: ${msg ?? ''} ${JSON.stringify(obj, (k, v) => k === 'err' && v instanceof Error ? v.message : v)}\n`) }
     const events = await createEvents(config, storage, secrets, { info: () => {}, warn: say('warning'), error: say('error') }, Date.now)
     try {
-      return await fn(storage, config, events.bus, secrets)
+      return await fn(storage, config, events.bus)
     } finally {
       await events.stop()
     }
