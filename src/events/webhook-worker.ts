@@ -36,6 +36,7 @@ export interface WebhookQueue {
 export interface WebhookWorkerSettings extends RetryPolicy {
   timeoutMs: number
   pollMs: number
+  /** Deliveries in flight at once per instance. */
   batch: number
   /** Unseals subscription secrets. */
   secretKey: Buffer
@@ -48,6 +49,8 @@ export class WebhookWorker {
   #timer: NodeJS.Timeout | undefined
   #tick: Promise<void> | undefined
   #again = false
+  /** Deliveries in flight: a slow receiver holds its own slot, not the worker. */
+  readonly #inflight = new Set<Promise<void>>()
   #stopped = false
   readonly #stopping = new AbortController()
   readonly #signers = new Map<string, { sealed: string, webhook: Webhook }>()
@@ -82,17 +85,26 @@ export class WebhookWorker {
     clearInterval(this.#timer)
     this.#stopping.abort()
     await this.#tick
+    await Promise.all([...this.#inflight])
   }
 
+  /** Claims as many due deliveries as there are free slots and starts them; never waits for one to finish. */
   private async run (): Promise<void> {
+    const free = this.settings.batch - this.#inflight.size
+    if (free <= 0) return // a delivery that finishes wakes the worker
     try {
       const t = this.now()
       // The lease outlives the longest attempt with room to record its outcome; a worker
       // that died holds a delivery this long at most.
       const leaseUntil = new Date(t + this.settings.timeoutMs + 5000)
-      const claimed = await this.queue.claim(this.owner, new Date(t), leaseUntil, this.settings.batch)
-      await Promise.all(claimed.map(async d => { await this.deliver(d) }))
-      if (claimed.length === this.settings.batch) this.#again = true
+      const claimed = await this.queue.claim(this.owner, new Date(t), leaseUntil, free)
+      for (const d of claimed) {
+        const running: Promise<void> = this.deliver(d)
+          .catch(err => { this.log.warn({ err, delivery: String(d.seq) }, 'webhook worker: could not record a delivery; its lease will lapse and it will be retried') })
+          .finally(() => { this.#inflight.delete(running); this.wake() })
+        this.#inflight.add(running)
+      }
+      if (claimed.length === free) this.#again = true
     } catch (err) {
       this.log.warn({ err }, 'webhook worker: could not read the outbox; will retry')
     }
