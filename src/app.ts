@@ -6,6 +6,9 @@ import { AccountGuard } from './accounts/account-guard.js'
 import { SignInService } from './accounts/sign-in.js'
 import { UserCodeGuard } from './accounts/user-code-guard.js'
 import type { Config } from './config.js'
+import type { EventBus } from './events/bus.js'
+import { createEvents } from './events/setup.js'
+import type { Hooks } from './events/types.js'
 import { startPurgeJob } from './jobs/purge.js'
 import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
@@ -60,6 +63,8 @@ export interface Services {
   signIn: SignInService
   userCodeGuard: UserCodeGuard
   accountGuard: AccountGuard
+  /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
+  events: EventBus
 }
 
 declare module 'fastify' {
@@ -75,6 +80,8 @@ export interface BuildOptions {
   storage?: Storage
   /** Where JSON logs go (default stdout); tests capture them to check nothing secret is logged. */
   logStream?: { write (line: string): void }
+  /** Extension hooks (README "Events and hooks"), after those of HOOKS_MODULE. */
+  hooks?: Hooks | Hooks[]
 }
 
 /** Never log secrets: no query strings (user codes), no Authorization or Cookie headers. */
@@ -100,7 +107,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
-  app.addHook('onClose', async () => { if (ownsStorage) await storage.close() })
+  // The webhook worker and running hooks stop before the database closes.
+  let stopEvents = async (): Promise<void> => {}
+  app.addHook('onClose', async () => {
+    await stopEvents()
+    if (ownsStorage) await storage.close()
+  })
 
   try {
     const secrets = await resolveSecrets(config, storage)
@@ -112,15 +124,17 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await keys.init()
     keys.startReloading(config.keyReloadSeconds, err => app.log.warn({ err }, 'could not reload signing keys; keeping the current ones'))
     app.addHook('onClose', async () => keys.stop())
-    const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer))
+    const events = await createEvents(config, storage, secrets, app.log, clock, options.hooks)
+    stopEvents = events.stop
+    const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
     const grants = new GrantRegistry()
-      .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock,
+      .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock, events.bus,
         (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
       .register(new RefreshTokenGrant(
         { defaultAudience: config.defaultAudience, reuseGraceSeconds: config.refreshTokenReuseGraceSeconds },
-        storage.refreshTokens, accountGuard, tokens, clock))
+        storage.refreshTokens, accountGuard, tokens, clock, events.bus))
     app.decorate('codepair', {
       config,
       clock,
@@ -131,12 +145,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       verifier,
       grants,
       accountGuard,
-      revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock),
+      events: events.bus,
+      revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock, events.bus),
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.revokedTokens, verifier, accountGuard, clock),
-      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock),
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
     } satisfies Services)
+    events.startWorker()
   } catch (err) {
     await app.close()
     throw err
@@ -176,7 +192,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log, config.webhooks.retentionSeconds)
   app.addHook('onClose', async () => stopPurge())
   return app
 }

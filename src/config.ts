@@ -2,6 +2,7 @@
 // frozen Config. Every key is documented in .env.example with its default; a bad
 // value stops start-up with a message naming the variable and what is allowed.
 import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { z } from 'zod'
 import type { LogFormat } from './logger.js'
 import { userCodeSpace } from './oauth/codes.js'
@@ -60,6 +61,21 @@ export interface Config {
   readonly clockToleranceSeconds: number
   /** https issuer → Secure cookies with the __Host- prefix. */
   readonly secureCookies: boolean
+  /** Absolute path of the module exporting the hooks (src/events/types.ts Hooks); undefined = none. */
+  readonly hooksModule: string | undefined
+  /** How long a hook or permission provider may run before it is abandoned. */
+  readonly hookTimeoutMs: number
+  readonly webhooks: {
+    /** Run the delivery worker in this process (every instance may). */
+    readonly worker: boolean
+    readonly timeoutMs: number
+    readonly maxAttempts: number
+    readonly retryBaseSeconds: number
+    readonly retryMaxSeconds: number
+    readonly pollMs: number
+    /** Delivered and dead deliveries are kept this long, then purged. */
+    readonly retentionSeconds: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -140,7 +156,16 @@ const schema = z.object({
   KEY_PUBLISH_SECONDS: int(0, 604800, 600),
   KEY_RELOAD_SECONDS: int(0, 3600, 30),
   REFRESH_TOKEN_REUSE_GRACE_SECONDS: int(0, 300, 0),
-  CLOCK_TOLERANCE_SECONDS: int(0, 300, 5)
+  CLOCK_TOLERANCE_SECONDS: int(0, 300, 5),
+  HOOKS_MODULE: z.string().trim().optional(),
+  HOOK_TIMEOUT_MS: int(10, 60000, 2000),
+  WEBHOOK_WORKER: bool(true),
+  WEBHOOK_TIMEOUT_MS: int(100, 60000, 10000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100, 15),
+  WEBHOOK_RETRY_BASE_SECONDS: int(1, 86400, 10),
+  WEBHOOK_RETRY_MAX_SECONDS: int(1, 604800, 14400),
+  WEBHOOK_POLL_MS: int(50, 60000, 1000),
+  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800)
 })
 
 /**
@@ -218,6 +243,13 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (signingKeys !== undefined && e.SIGNING_ALG !== undefined && e.SIGNING_ALG !== signingAlg) {
     problems.push(`SIGNING_ALG: is ${e.SIGNING_ALG} but the first key in ${signingKeys.source} is for ${signingAlg}; set SIGNING_ALG=${signingAlg} or leave it unset`)
   }
+  if (e.WEBHOOK_RETRY_MAX_SECONDS < e.WEBHOOK_RETRY_BASE_SECONDS) {
+    problems.push('WEBHOOK_RETRY_MAX_SECONDS: must not be less than WEBHOOK_RETRY_BASE_SECONDS')
+  }
+  const hooksModule = e.HOOKS_MODULE === undefined ? undefined : resolve(e.HOOKS_MODULE)
+  if (hooksModule !== undefined && !existsSync(hooksModule)) {
+    problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
+  }
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
@@ -270,7 +302,18 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     keyReloadSeconds: e.KEY_RELOAD_SECONDS,
     refreshTokenReuseGraceSeconds: e.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
     clockToleranceSeconds: e.CLOCK_TOLERANCE_SECONDS,
-    secureCookies: httpsIssuer
+    secureCookies: httpsIssuer,
+    hooksModule,
+    hookTimeoutMs: e.HOOK_TIMEOUT_MS,
+    webhooks: {
+      worker: e.WEBHOOK_WORKER,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+      retryMaxSeconds: e.WEBHOOK_RETRY_MAX_SECONDS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
+    }
   })
 }
 

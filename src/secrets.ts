@@ -11,6 +11,8 @@ export interface Secrets {
   userCodeKey: Buffer
   /** Encrypts signing keys at rest. */
   keyEncryptionKey: Buffer
+  /** Encrypts webhook signing secrets at rest (they are read back to sign). */
+  webhookSecretKey: Buffer
   /** True when no SECRET_KEY was configured and a development secret is kept in the database. */
   generated: boolean
 }
@@ -21,6 +23,7 @@ export function deriveSecrets (master: string, generated = false): Secrets {
     cookieKey: derive('cookie signing'),
     userCodeKey: derive('user code hmac'),
     keyEncryptionKey: derive('signing key encryption'),
+    webhookSecretKey: derive('webhook secret encryption'),
     generated
   }
 }

@@ -1,5 +1,6 @@
 // Signing key administration: list and rotate (see KeyManager.rotate for the timeline).
 import type { Config } from '../config.js'
+import type { Emitter } from '../events/types.js'
 import { KeysFromConfigurationError, signingKeyStore } from '../oauth/configured-keys.js'
 import { KeyManager, type KeyView } from '../oauth/signing-keys.js'
 import { AdminError } from './errors.js'
@@ -33,10 +34,14 @@ export async function listKeys (config: Config, storage: Storage, now = Date.now
  * overrides, 0 for an emergency). The keys it replaces stay published for the
  * longest token lifetime after that, so no live token stops verifying.
  */
-export async function rotateKeys (config: Config, storage: Storage, publishSeconds = config.keyPublishSeconds, now = Date.now): Promise<KeyListing[]> {
+export async function rotateKeys (config: Config, storage: Storage, publishSeconds = config.keyPublishSeconds, now = Date.now, events?: Emitter): Promise<KeyListing[]> {
   const keys = await manager(config, storage, now)
+  const longest = config.accessTokenTtlSeconds + config.clockToleranceSeconds
   try {
-    await keys.rotate(publishSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+    const fresh = await keys.prepareRotation(publishSeconds)
+    const data = { kid: fresh.kid, alg: fresh.alg, activateAt: (fresh.activateAt ?? fresh.createdAt).toISOString() }
+    if (events === undefined) await keys.commitRotation(fresh, longest)
+    else await events.emit('key.rotated', data, async outbox => { await keys.commitRotation(fresh, longest, outbox) })
   } catch (err) {
     if (err instanceof KeysFromConfigurationError) throw new AdminError(err.message, 'CONFLICT')
     throw err

@@ -1,6 +1,9 @@
 // User administration (used by the CLI).
 import { randomUUID } from 'node:crypto'
 import { hashPassword, passwordProblem } from '../accounts/password.js'
+import { EventVetoedError, type Emitter } from '../events/types.js'
+import type { Outbox } from '../oauth/stores.js'
+import { PrismaUserStore } from '../storage/user-store.js'
 import type { Db } from '../storage/prisma.js'
 import { isUniqueViolation } from '../storage/errors.js'
 import { AdminError } from './errors.js'
@@ -24,24 +27,23 @@ export function normalizeUsername (raw: string): string {
   return username
 }
 
-export async function createUser (db: Db, input: CreateUserInput): Promise<UserView> {
+/** With `events`, user.created goes to the hooks (which may veto) and the webhooks. */
+export async function createUser (db: Db, input: CreateUserInput, events?: Emitter): Promise<UserView> {
   const username = normalizeUsername(input.username)
   const problem = passwordProblem(input.password, username)
   if (problem !== undefined) throw new AdminError(problem)
   if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError('--email is not an email address')
+  const user = { id: randomUUID(), username, passwordHash: await hashPassword(input.password), name: input.name ?? null, email: input.email ?? null }
+  const store = new PrismaUserStore(db)
+  const insert = async (outbox: Outbox = []) => await store.createUser(user, outbox)
   try {
-    const row = await db.user.create({
-      data: {
-        id: randomUUID(),
-        username,
-        passwordHash: await hashPassword(input.password),
-        name: input.name ?? null,
-        email: input.email ?? null
-      }
-    })
-    return view(row)
+    const row = events === undefined
+      ? await insert()
+      : await events.emit('user.created', { user: { id: user.id, username, name: user.name, email: user.email }, source: 'cli' }, insert)
+    return view(await db.user.findUniqueOrThrow({ where: { id: row.id } }))
   } catch (err) {
     if (isUniqueViolation(err)) throw new AdminError(`a user named "${username}" already exists`, 'CONFLICT')
+    if (err instanceof EventVetoedError) throw new AdminError(`refused by a hook: ${err.reason}`, 'CONFLICT')
     throw err
   }
 }

@@ -7,6 +7,9 @@ import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from '../
 import { databaseUnavailable } from '../storage/errors.js'
 import { createStorage, type Storage } from '../storage/index.js'
 import { createPrismaClient, type Db } from '../storage/prisma.js'
+import type { EventBus } from '../events/bus.js'
+import { createEvents } from '../events/setup.js'
+import { resolveSecrets } from '../secrets.js'
 
 export function databaseTarget (): DatabaseTarget {
   if (process.env.DATABASE_URL === undefined && existsSync('.env')) process.loadEnvFile('.env')
@@ -45,6 +48,26 @@ export async function withStorage<T> (fn: (storage: Storage, config: Config) => 
       return await fn(storage, config)
     } finally {
       await storage.close()
+    }
+  })
+}
+
+/**
+ * Storage plus an event bus for commands that cause events (user.created, key.rotated):
+ * HOOKS_MODULE's hooks run in this process and the webhooks' outbox rows commit with the
+ * change; the server's worker delivers them. Needs the whole configuration.
+ */
+export async function withEvents<T> (fn: (storage: Storage, config: Config, events: EventBus) => Promise<T>): Promise<T> {
+  return await withStorage(async (storage, config) => {
+    const secrets = await resolveSecrets(config, storage)
+    const say = (level: string) => (obj: object, msg?: string) => {
+      process.stderr.write(`codepair: ${level}: ${msg ?? ''} ${JSON.stringify(obj, (k, v) => k === 'err' && v instanceof Error ? v.message : v)}\n`)
+    }
+    const events = await createEvents(config, storage, secrets, { info: () => {}, warn: say('warning'), error: say('error') }, Date.now)
+    try {
+      return await fn(storage, config, events.bus)
+    } finally {
+      await events.stop()
     }
   })
 }

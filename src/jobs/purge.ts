@@ -9,29 +9,31 @@ import { purgeExpiredSessions } from '../storage/session-store.js'
 export const PURGE_BATCH = 500
 const MAX_BATCHES_PER_RUN = 20
 
-export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number): Promise<number> {
+export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number, webhookRetentionSeconds = 604800): Promise<number> {
   const now = new Date(clock())
   const consumedBefore = new Date(now.getTime() - consumedRetentionSeconds * 1000)
+  const webhooksBefore = new Date(now.getTime() - webhookRetentionSeconds * 1000)
   let total = 0
   for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) {
     const n = await storage.devices.purgeExpired(now, consumedBefore, PURGE_BATCH) +
       await storage.attempts.purgeExpired(now, PURGE_BATCH) +
       await storage.refreshTokens.purgeExpired(now, PURGE_BATCH) +
       await storage.revokedTokens.purgeExpired(now, PURGE_BATCH) +
-      await purgeExpiredSessions(storage.db, now, PURGE_BATCH)
+      await purgeExpiredSessions(storage.db, now, PURGE_BATCH) +
+      await storage.webhooks.purgeFinished(webhooksBefore, PURGE_BATCH)
     total += n
     if (n === 0) break
   }
   return total
 }
 
-export function startPurgeJob (storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger): () => void {
+export function startPurgeJob (storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger, webhookRetentionSeconds?: number): () => void {
   if (intervalSeconds === 0) return () => {}
   let running = false
   const timer = setInterval(() => {
     if (running) return
     running = true
-    purgeOnce(storage, clock, retentionSeconds)
+    purgeOnce(storage, clock, retentionSeconds, webhookRetentionSeconds)
       .then(n => { if (n > 0) log.info({ purged: n }, 'purged expired rows') })
       .catch(err => log.warn({ err }, 'purge failed; will retry'))
       .finally(() => { running = false })

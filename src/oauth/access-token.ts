@@ -10,6 +10,8 @@ export interface AccessTokenInput {
   audience: string
   now: number
   ttlSeconds: number
+  /** From the audience's permission provider: the `permissions` claim. */
+  permissions?: Record<string, unknown>
 }
 
 export interface IssuedAccessToken { token: string, jti: string, expiresIn: number }
@@ -21,7 +23,8 @@ export class AccessTokenIssuer {
     const { kid, alg, key } = this.keys.signingKey()
     const iat = Math.floor(input.now / 1000)
     const jti = randomUUID()
-    const token = await new SignJWT({ client_id: input.clientId, scope: input.scope })
+    const claims = { client_id: input.clientId, scope: input.scope, ...(input.permissions === undefined ? {} : { permissions: input.permissions }) }
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' }) // RFC 9068 §2.1
       .setIssuer(this.issuer)
       .setSubject(input.subject)

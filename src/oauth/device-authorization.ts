@@ -1,5 +1,6 @@
 // RFC 8628 §3.1–3.2: the device authorization request and response.
 import { v7 as uuidv7 } from 'uuid'
+import type { Emitter } from '../events/types.js'
 import type { Clock } from './clock.js'
 import { randomBytesPooled } from './random.js'
 import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeHmac } from './codes.js'
@@ -52,7 +53,8 @@ export class DeviceAuthorizationService {
     private readonly resourceServers: ResourceServerStore,
     private readonly userCodeKey: Buffer,
     private readonly liveCodes: LiveCodeGauge,
-    private readonly clock: Clock
+    private readonly clock: Clock,
+    private readonly events: Emitter
   ) {}
 
   async start (req: DeviceAuthorizationRequest): Promise<DeviceAuthorizationResponse> {
@@ -76,8 +78,12 @@ export class DeviceAuthorizationService {
     const verificationUri = `${this.settings.issuer}/activate`
     for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
       const userCode = generateUserCode(this.settings.userCodeLength)
+      const expiresAt = new Date(now + this.settings.deviceCodeTtlSeconds * 1000)
+      const userAgent = req.userAgent === null ? null : req.userAgent.slice(0, 512)
       try {
-        await this.devices.create({
+        await this.events.emit('device.code_issued', {
+          grantId: id, clientId: client.id, scope, resource, ip: req.ip, userAgent, expiresAt: expiresAt.toISOString()
+        }, async outbox => await this.devices.create({
           id,
           deviceCodeHash: sha256(deviceCode),
           userCodeHash: userCodeHmac(this.userCodeKey, userCode),
@@ -85,11 +91,11 @@ export class DeviceAuthorizationService {
           scope,
           resource,
           createdAt: new Date(now),
-          expiresAt: new Date(now + this.settings.deviceCodeTtlSeconds * 1000),
+          expiresAt,
           intervalSeconds: this.settings.pollIntervalSeconds,
           requestIp: req.ip,
-          userAgent: req.userAgent === null ? null : req.userAgent.slice(0, 512)
-        })
+          userAgent
+        }, outbox))
       } catch (err) {
         if (err instanceof DuplicateUserCodeError) continue
         throw err

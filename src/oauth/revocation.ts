@@ -1,4 +1,5 @@
 // RFC 7009 token revocation.
+import type { Emitter } from '../events/types.js'
 import type { Clock } from './clock.js'
 import { sha256 } from './codes.js'
 import { InvalidRequestError } from './errors.js'
@@ -11,7 +12,8 @@ export class RevocationService {
     private readonly refreshTokens: RefreshTokenStore,
     private readonly revoked: RevokedTokenStore,
     private readonly verifier: Verifier,
-    private readonly clock: Clock
+    private readonly clock: Clock,
+    private readonly events: Emitter
   ) {}
 
   /**
@@ -36,6 +38,7 @@ export class RevocationService {
     if (rec === null) return
     if (rec.clientId !== client.id) throw new InvalidRequestError('the token was not issued to this client')
     // Revoking a refresh token ends its whole family and the device grant behind it.
-    await this.refreshTokens.revokeFamily(rec.familyId, rec.grantId, now)
+    await this.events.emit('grant.revoked', { grantId: rec.grantId, clientId: rec.clientId, userId: rec.userId, reason: 'revocation_endpoint' },
+      async outbox => await this.refreshTokens.revokeFamily(rec.familyId, rec.grantId, now, outbox))
   }
 }

@@ -1,8 +1,10 @@
 // Signing keys: persisted (never generated fresh at each boot, RFC-CHECKLIST "Keys"),
 // private halves encrypted at rest with a key derived from SECRET_KEY.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
 import { EXIT, OperatorError } from '../exit-codes.js'
 import { calculateJwkThumbprint, errors, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTVerifyGetKey } from 'jose'
+import { isSealed, open, seal } from './secret-box.js'
+import type { Outbox } from './stores.js'
 
 export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA'
 export type KeyStatus = 'next' | 'active' | 'retiring' | 'retired'
@@ -21,7 +23,8 @@ export interface SigningKeyRecord {
 export interface SigningKeyStore {
   /** Every key, retired ones included, oldest first. */
   listKeys (): Promise<SigningKeyRecord[]>
-  insertKey (key: SigningKeyRecord): Promise<void>
+  /** Stores a new key and, in the same transaction, the outbox (key.rotated). */
+  insertKey (key: SigningKeyRecord, outbox?: Outbox): Promise<void>
   /** Sets retireAt on the given keys that have none yet. */
   scheduleRetirement (kids: string[], retireAt: Date): Promise<void>
 }
@@ -57,6 +60,7 @@ export class KeyManager {
   #signing: ActiveKey | undefined
   #verify = new Map<string, CryptoKey>()
   #jwks: { keys: JWK[] } = { keys: [] }
+  #pem = ''
   #timer: NodeJS.Timeout | undefined
 
   constructor (
@@ -103,6 +107,9 @@ export class KeyManager {
     // Newest first: the signing key (or the next one) leads, for verifiers that look no further.
     const newestFirst = [...published].sort((a, b) => activeAt(b) - activeAt(a))
     this.#jwks = { keys: newestFirst.map(k => ({ ...JSON.parse(k.publicJwk) as JWK, kid: k.kid, alg: k.alg, use: 'sig' })) }
+    // PEM for services that take a key file instead of a JWKS: the signing key first.
+    const currentFirst = [...newestFirst].sort((a, b) => Number(b.kid === active?.kid) - Number(a.kid === active?.kid))
+    this.#pem = currentFirst.map(k => createPublicKey({ key: JSON.parse(k.publicJwk) as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()).join('')
   }
 
   signingKey (): ActiveKey {
@@ -126,6 +133,11 @@ export class KeyManager {
     return this.#jwks
   }
 
+  /** Every published public key as SPKI PEM blocks, the one signing now first. */
+  publicKeysPem (): string {
+    return this.#pem
+  }
+
   list (): KeyView[] {
     const states = keyStates(this.#keys, this.now())
     return this.#keys.map(k => ({ kid: k.kid, alg: k.alg, state: states.get(k.kid) ?? 'retired', createdAt: k.createdAt, activateAt: k.activateAt, retireAt: k.retireAt }))
@@ -137,16 +149,24 @@ export class KeyManager {
    * (its activation + the longest token lifetime + leeway), then retire.
    */
   async rotate (publishSeconds: number, longestTokenSeconds: number): Promise<SigningKeyRecord> {
-    await this.reload()
-    const t = this.now()
-    const activateAt = new Date(t + publishSeconds * 1000)
-    const fresh = await this.generate('next', activateAt)
-    const states = keyStates(this.#keys, t)
-    const replaced = this.#keys.filter(k => states.get(k.kid) !== 'retired').map(k => k.kid)
-    await this.store.insertKey(fresh)
-    await this.store.scheduleRetirement(replaced, new Date(activateAt.getTime() + longestTokenSeconds * 1000))
-    await this.reload()
+    const fresh = await this.prepareRotation(publishSeconds)
+    await this.commitRotation(fresh, longestTokenSeconds)
     return fresh
+  }
+
+  /** The first half of rotate(): the new key, made but not stored (so key.rotated can name it). */
+  async prepareRotation (publishSeconds: number): Promise<SigningKeyRecord> {
+    return await this.generate('next', new Date(this.now() + publishSeconds * 1000))
+  }
+
+  /** The second half: publish `fresh` (with the outbox, in one transaction) and retire the keys it replaces. */
+  async commitRotation (fresh: SigningKeyRecord, longestTokenSeconds: number, outbox: Outbox = []): Promise<void> {
+    await this.reload()
+    const states = keyStates(this.#keys, this.now())
+    const replaced = this.#keys.filter(k => states.get(k.kid) !== 'retired').map(k => k.kid)
+    await this.store.insertKey(fresh, outbox)
+    await this.store.scheduleRetirement(replaced, new Date(activeAt(fresh) + longestTokenSeconds * 1000))
+    await this.reload()
   }
 
   async generate (status: KeyStatus, activateAt: Date | null = null): Promise<SigningKeyRecord> {
@@ -167,19 +187,13 @@ export class KeyManager {
   }
 
   private encrypt (jwk: JWK): string {
-    const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', this.encryptionKey, iv)
-    const ct = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()])
-    return `enc:v1:${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${ct.toString('base64url')}`
+    return seal(this.encryptionKey, JSON.stringify(jwk))
   }
 
   private decrypt (stored: string): JWK {
-    if (!stored.startsWith('enc:v1:')) return JSON.parse(stored) as JWK
-    const [iv, tag, ct] = stored.slice('enc:v1:'.length).split('.')
-    const decipher = createDecipheriv('aes-256-gcm', this.encryptionKey, Buffer.from(iv ?? '', 'base64url'))
-    decipher.setAuthTag(Buffer.from(tag ?? '', 'base64url'))
+    if (!isSealed(stored)) return JSON.parse(stored) as JWK
     try {
-      return JSON.parse(Buffer.concat([decipher.update(Buffer.from(ct ?? '', 'base64url')), decipher.final()]).toString('utf8')) as JWK
+      return JSON.parse(open(this.encryptionKey, stored)) as JWK
     } catch (err) {
       throw new OperatorError('cannot decrypt the signing keys stored in the database: SECRET_KEY differs from the one they were stored with; set the SECRET_KEY this database was set up with (a development database without one keeps its own: leave SECRET_KEY unset)', EXIT.keyMismatch, { cause: err })
     }

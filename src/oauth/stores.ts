@@ -3,6 +3,25 @@
 
 export type ClientType = 'public' | 'confidential'
 
+/**
+ * An event to write with a change, in the same transaction: the webhook outbox
+ * (src/events). Store methods that make a reportable change take an `outbox` and write
+ * it only when the change happens; an empty outbox costs nothing.
+ */
+export interface OutboxEntry {
+  /** evt_…, the webhook-id every receiver sees on every retry. */
+  id: string
+  type: string
+  subject: string
+  occurredAt: Date
+  /** The JSON body the webhooks receive. */
+  payload: string
+  /** The webhook subscriptions that want this event: one delivery each. */
+  subscriptionIds: readonly string[]
+}
+
+export type Outbox = readonly OutboxEntry[]
+
 export interface ClientRecord {
   id: string
   name: string
@@ -109,8 +128,8 @@ export interface RefreshTokenStore {
    * `rotated` was rotated before `rotatedAfter`, or the grant was revoked.
    */
   replaceSuccessor (rotated: RefreshTokenRecord, rotatedAfter: Date, now: Date, next: NewRefreshToken): Promise<boolean>
-  /** Revokes the device grant and every token of the family. */
-  revokeFamily (familyId: string, grantId: string, now: Date): Promise<void>
+  /** Revokes the device grant and every token of the family (with the outbox); true if the grant was live until now. */
+  revokeFamily (familyId: string, grantId: string, now: Date, outbox?: Outbox): Promise<boolean>
 }
 
 export interface ResourceServerRecord {
@@ -134,7 +153,11 @@ export interface ClientStore {
   findClient (id: string): Promise<ClientRecord | null>
 }
 
+export type NewUser = Pick<UserRecord, 'id' | 'username' | 'passwordHash' | 'name' | 'email'>
+
 export interface UserStore {
+  /** Throws on a taken username (Prisma P2002, isUniqueViolation). */
+  createUser (user: NewUser, outbox?: Outbox): Promise<UserRecord>
   findUserById (id: string): Promise<UserRecord | null>
   findUserByUsername (username: string): Promise<UserRecord | null>
   updatePasswordHash (id: string, passwordHash: string): Promise<void>
@@ -155,7 +178,7 @@ export interface PollResult {
 }
 
 export interface DeviceAuthorizationStore {
-  create (record: NewDeviceAuthorization): Promise<void>
+  create (record: NewDeviceAuthorization, outbox?: Outbox): Promise<void>
   /**
    * RFC 8628 §3.5 in one atomic step, for a live (unexpired, unconsumed, unrevoked) code
    * of this client: a poll at least `intervalSeconds − leewayMs` after the last accepted
@@ -167,14 +190,14 @@ export interface DeviceAuthorizationStore {
   findByUserCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findById (id: string): Promise<DeviceAuthorizationRecord | null>
   /** pending → approved/denied, once: false if it was no longer pending or had expired. */
-  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean>
+  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox?: Outbox): Promise<boolean>
   /**
    * approved → consumed and the grant written, in one transaction; false unless this
    * call made the transition (exactly one concurrent caller wins).
    */
-  consume (id: string, now: Date, grant: IssuedGrant): Promise<boolean>
-  /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy). */
-  revokeGrant (id: string, now: Date): Promise<void>
+  consume (id: string, now: Date, grant: IssuedGrant, outbox?: Outbox): Promise<boolean>
+  /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy); true if it was live until now. */
+  revokeGrant (id: string, now: Date, outbox?: Outbox): Promise<boolean>
   countLive (now: Date): Promise<number>
   /**
    * Deletes at most `limit` rows: undecided or unredeemed ones that expired before
@@ -208,9 +231,9 @@ export interface ConnectedDeviceStore {
   /**
    * Revokes the grant and its refresh tokens if it is this user's and still live, or, when
    * the device has not collected its tokens yet, turns the approval into a denial (its next
-   * poll gets access_denied); false otherwise.
+   * poll gets access_denied); false otherwise. `outbox` is written only when it changed something.
    */
-  disconnect (grantId: string, userId: string, now: Date): Promise<boolean>
+  disconnect (grantId: string, userId: string, now: Date, outbox?: Outbox): Promise<boolean>
 }
 
 export interface Counter { count: number, windowEnds: Date }

@@ -5,9 +5,11 @@ import { randomUUID } from 'node:crypto'
 import type { AccessTokenIssuer } from './access-token.js'
 import { claimsFor } from './claims.js'
 import { generateSecret, sha256 } from './codes.js'
+import { AccessDeniedError, InvalidGrantError } from './errors.js'
 import type { TokenResponse } from './grants/registry.js'
 import { REFRESH_TOKEN_GRANT } from './grant-types.js'
 import type { IdTokenIssuer } from './id-token.js'
+import { IDENTITY_SCOPES } from './resources.js'
 import { formatScope } from './scopes.js'
 import type { ClientRecord, NewRefreshToken, UserRecord } from './stores.js'
 
@@ -15,6 +17,18 @@ export interface TokenSettings {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   refreshTokenIdleTtlSeconds: number
+}
+
+/**
+ * The design's per-service permission model (a `get_permissions(service, user)`): a
+ * provider per audience decides the API scopes a token carries and a `permissions` claim.
+ * Implemented by src/events/permissions.ts over the operator's hooks; it throws
+ * TemporarilyUnavailableError when a provider fails or times out.
+ */
+export interface PermissionCheck {
+  /** null: no provider for this audience, the requested scopes stand. */
+  decide (input: { audience: string, user: UserRecord, clientId: string, scopes: string[], grantType: 'device_code' | 'refresh_token' }):
+  Promise<{ scopes: string[], permissions?: Record<string, unknown> } | { deny: string } | null>
 }
 
 export interface MintInput {
@@ -29,7 +43,7 @@ export interface MintInput {
   grantId: string
   authTime: Date
   now: number
-  /** Refresh tokens keep their family and absolute expiry across rotations. */
+  /** Refresh tokens keep their family and absolute expiry across rotations (absent: a device code redemption). */
   family?: { id: string, expiresAt: Date }
 }
 
@@ -43,7 +57,8 @@ export class TokenService {
   constructor (
     private readonly settings: TokenSettings,
     private readonly access: AccessTokenIssuer,
-    private readonly idTokens: IdTokenIssuer
+    private readonly idTokens: IdTokenIssuer,
+    private readonly permissions?: PermissionCheck
   ) {}
 
   mayRefresh (client: ClientRecord, grantScope: string[]): boolean {
@@ -52,22 +67,24 @@ export class TokenService {
 
   async mint (input: MintInput): Promise<Minted> {
     const { user, client, now } = input
-    const scope = formatScope(input.scope)
+    const decided = await this.decidePermissions(input)
+    const scope = formatScope(decided.scopes)
     const access = await this.access.issue({
       subject: user.id,
       clientId: client.id,
       scope,
       audience: input.audience,
       now,
-      ttlSeconds: this.settings.accessTokenTtlSeconds
+      ttlSeconds: this.settings.accessTokenTtlSeconds,
+      permissions: decided.permissions
     })
     const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
-    if (input.scope.includes('openid')) {
+    if (decided.scopes.includes('openid')) {
       response.id_token = await this.idTokens.issue({
         subject: user.id,
         clientId: client.id,
         authTime: input.authTime,
-        claims: claimsFor(user, input.scope),
+        claims: claimsFor(user, decided.scopes),
         now,
         ttlSeconds: this.settings.accessTokenTtlSeconds
       })
@@ -92,5 +109,23 @@ export class TokenService {
     }
     response.refresh_token = token
     return { response, jti: access.jti, refreshToken }
+  }
+
+  /**
+   * The audience's provider narrows the API scopes (never widens: what it adds is
+   * dropped) and may add permissions; identity scopes are codepair's and pass through.
+   */
+  private async decidePermissions (input: MintInput): Promise<{ scopes: string[], permissions?: Record<string, unknown> }> {
+    if (this.permissions === undefined) return { scopes: input.scope }
+    const api = input.scope.filter(s => !IDENTITY_SCOPES.includes(s))
+    const grantType = input.family === undefined ? 'device_code' : 'refresh_token'
+    const decision = await this.permissions.decide({ audience: input.audience, user: input.user, clientId: input.client.id, scopes: api, grantType })
+    if (decision === null) return { scopes: input.scope }
+    if ('deny' in decision) {
+      // RFC 8628 §3.5 access_denied ends the device's polling; a refresh has no such code (RFC 6749 §5.2).
+      throw grantType === 'device_code' ? new AccessDeniedError(decision.deny) : new InvalidGrantError(decision.deny)
+    }
+    const granted = new Set(decision.scopes)
+    return { scopes: input.scope.filter(s => IDENTITY_SCOPES.includes(s) || granted.has(s)), permissions: decision.permissions }
   }
 }

@@ -13,7 +13,7 @@ const NOTICES: Record<string, string> = {
 }
 
 export default async function accountRoutes (app: FastifyInstance): Promise<void> {
-  const { config, storage, clock } = app.codepair
+  const { config, storage, clock, events } = app.codepair
   const accessTokenTtlMs = config.accessTokenTtlSeconds * 1000
 
   /** Sign in first, then come back to the list (a fixed target, never a URL from the request). */
@@ -92,7 +92,10 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     const now = new Date(clock())
     // Conditional on the owner: someone else's grant id changes nothing and says the same.
     // Post/Redirect/Get, whatever happened: reloading or going back never re-submits.
-    if (!await storage.connectedDevices.disconnect(grant, userId, now)) return await reply.code(303).redirect('/account/devices?notice=missing')
+    const rec = await storage.devices.findById(grant)
+    const disconnected = rec !== null && await events.emit('grant.revoked', { grantId: grant, clientId: rec.clientId, userId, reason: 'disconnected' },
+      async outbox => await storage.connectedDevices.disconnect(grant, userId, now, outbox))
+    if (!disconnected) return await reply.code(303).redirect('/account/devices?notice=missing')
     await storage.audit.record({ type: 'device.disconnected', userId, ip: request.ip, detail: { grant } }, now)
     return await reply.code(303).redirect('/account/devices?notice=disconnected')
   })

@@ -3,6 +3,7 @@
 // a GET never changes the authorization; every POST carries a CSRF token.
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { EventVetoedError } from '../events/types.js'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
 import { describeScope, parseScope } from '../oauth/scopes.js'
 import type { DeviceAuthorizationRecord } from '../oauth/stores.js'
@@ -22,7 +23,7 @@ export function formatRetry (d: Date): string {
 }
 
 export default async function activateRoutes (app: FastifyInstance): Promise<void> {
-  const { config, secrets, storage, userCodeGuard, clock } = app.codepair
+  const { config, secrets, storage, userCodeGuard, clock, events } = app.codepair
   const codeLength = config.userCodeLength
 
   function renderEntry (reply: FastifyReply, userCode: string, error?: string, status = 200) {
@@ -74,6 +75,9 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     if (rec === null) {
       // §5.1: malformed entries count against the budget too.
       await userCodeGuard.failed(visitor, now)
+      // This wrong code used up a budget: report it once, not on every refusal after it.
+      const limited = await userCodeGuard.lockedUntil(visitor, now)
+      if (limited !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: limited.toISOString() })
       const hint = code.length === codeLength
         ? 'That code was not recognised. Check the code on your device and try again.'
         : `Codes have ${codeLength} letters, like ${formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength))}. Check the code on your device and try again.`
@@ -132,12 +136,22 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       return await renderMessage(reply, 'Signed out', 'Your account can no longer approve devices.', 403)
     }
     const now = new Date(clock())
+    const rec = await storage.devices.findById(activation.id)
     // §5.5: decided once. The conditional update lets exactly one of approve/deny win.
-    const won = await storage.devices.decide(activation.id, decision === 'approve' ? 'approved' : 'denied', userId, now)
+    let won = false
+    try {
+      won = rec !== null && await events.emit(decision === 'approve' ? 'device.approved' : 'device.denied',
+        { grantId: rec.id, clientId: rec.clientId, scope: rec.scope, resource: rec.resource, userId, ip: request.ip },
+        async outbox => await storage.devices.decide(activation.id, decision === 'approve' ? 'approved' : 'denied', userId, now, outbox))
+    } catch (err) {
+      if (!(err instanceof EventVetoedError)) throw err
+      // A hook refused the approval: the code stays undecided, so the person may deny it or try later.
+      return await renderMessage(reply, 'This device cannot be connected', err.reason, 403)
+    }
     session.activation = undefined
     if (!won) {
-      const rec = await storage.devices.findById(activation.id)
-      const reason = rec === null ? 'This code has expired.' : closedReason(rec) ?? 'This request was already handled.'
+      const latest = await storage.devices.findById(activation.id)
+      const reason = latest === null ? 'This code has expired.' : closedReason(latest) ?? 'This request was already handled.'
       return await renderMessage(reply, 'This code cannot be used', reason, 409)
     }
     await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id } }, now)

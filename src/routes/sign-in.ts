@@ -1,5 +1,6 @@
 // Sign-in for the activation pages.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { EventVetoedError } from '../events/types.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatRetry } from './activate.js'
 
@@ -15,7 +16,7 @@ function intro (session: FastifyRequest['session']): string | undefined {
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
-  const { signIn, clock } = app.codepair
+  const { signIn, clock, events } = app.codepair
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
     if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
@@ -40,10 +41,18 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
 
     const result = await signIn.signIn(username.trim().toLowerCase(), password, request.ip, new Date(clock()))
     if (!result.ok) {
+      await events.emit('user.sign_in_failed', { username: username.trim().toLowerCase(), reason: result.reason, method: 'password', ip: request.ip })
       // One message for an unknown user and a wrong password (no account enumeration).
       return result.reason === 'locked'
         ? await render(`Too many failed sign-ins. Try again after ${formatRetry(result.retryAt)}.`, 429)
         : await render('Incorrect username or password.', 401)
+    }
+    const { id, username: name, name: fullName, email } = result.user
+    try {
+      await events.emit('user.signed_in', { user: { id, username: name, name: fullName, email }, method: 'password', ip: request.ip })
+    } catch (err) {
+      if (err instanceof EventVetoedError) return await render(`You cannot sign in here: ${err.reason}`, 403)
+      throw err
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.
     await request.session.regenerate(['activation', 'visitor', 'returnTo', 'decided'])
@@ -54,7 +63,9 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
   })
 
   app.post('/logout', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+    const { userId } = request.session
     await request.session.destroy()
+    if (userId !== undefined) await events.emit('user.signed_out', { userId, ip: request.ip })
     return await reply.code(303).redirect('/activate')
   })
 }

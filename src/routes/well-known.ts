@@ -46,4 +46,11 @@ export default async function wellKnownRoutes (app: FastifyInstance): Promise<vo
     // max-age 300: a rotated key is published KEY_PUBLISH_SECONDS (≥ 300) before it signs.
     return await reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json').send(keys.jwks())
   })
+
+  // The same keys as SPKI PEM blocks, the signing key first, for services that validate
+  // with a PEM public key instead of a JWKS (they should read every block: a rotated-in
+  // key is published here before it signs).
+  app.get('/oauth/public-keys.pem', async (_request, reply) => {
+    return await reply.header('cache-control', 'public, max-age=300').type('application/x-pem-file').send(keys.publicKeysPem())
+  })
 }

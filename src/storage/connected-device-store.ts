@@ -1,4 +1,5 @@
-import type { ConnectedDevice, ConnectedDeviceStore } from '../oauth/stores.js'
+import type { ConnectedDevice, ConnectedDeviceStore, Outbox } from '../oauth/stores.js'
+import { writeOutbox } from './outbox.js'
 import type { Db } from './prisma.js'
 
 const GRANT = {
@@ -67,14 +68,16 @@ export class PrismaConnectedDeviceStore implements ConnectedDeviceStore {
     return [...devices.values()].sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime()).slice(0, LIMIT)
   }
 
-  async disconnect (grantId: string, userId: string, now: Date): Promise<boolean> {
-    // Cancel first: if the device collects its tokens meanwhile, the revocation after it
-    // still catches the grant (each statement sees what committed before it).
-    const [cancelled, grant] = await this.db.$transaction([
-      this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'approved', expiresAt: { gt: now } }, data: { status: 'denied' } }),
-      this.db.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } }),
-      this.db.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
-    ])
-    return cancelled.count === 1 || grant.count === 1
+  async disconnect (grantId: string, userId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      // Cancel first: if the device collects its tokens meanwhile, the revocation after it
+      // still catches the grant (each statement sees what committed before it).
+      const cancelled = await tx.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'approved', expiresAt: { gt: now } }, data: { status: 'denied' } })
+      const grant = await tx.deviceAuthorization.updateMany({ where: { id: grantId, userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
+      await tx.refreshToken.updateMany({ where: { grantId, userId, revokedAt: null }, data: { revokedAt: now } })
+      const changed = cancelled.count === 1 || grant.count === 1
+      if (changed) await writeOutbox(tx, outbox)
+      return changed
+    })
   }
 }

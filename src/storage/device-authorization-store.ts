@@ -1,9 +1,11 @@
 import { randomBytesPooled } from '../oauth/random.js'
 import {
   DuplicateUserCodeError,
-  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization, type PollResult
+  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization, type Outbox, type PollResult
 } from '../oauth/stores.js'
+import { isUniqueViolation } from './errors.js'
 import type { HotPath } from './hot-path.js'
+import { changeWithOutbox, writeOutbox } from './outbox.js'
 import type { Db } from './prisma.js'
 
 type Row = NonNullable<Awaited<ReturnType<Db['deviceAuthorization']['findUnique']>>>
@@ -14,8 +16,22 @@ const toRecord = (row: Row | null): DeviceAuthorizationRecord | null =>
 export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore {
   constructor (private readonly db: Db, private readonly hot: HotPath) {}
 
-  async create (record: NewDeviceAuthorization): Promise<void> {
-    if (await this.hot.insertDeviceAuthorization(record) === 'duplicate') throw new DuplicateUserCodeError('user code already in use')
+  async create (record: NewDeviceAuthorization, outbox: Outbox = []): Promise<void> {
+    if (outbox.length === 0) {
+      if (await this.hot.insertDeviceAuthorization(record) === 'duplicate') throw new DuplicateUserCodeError('user code already in use')
+      return
+    }
+    // A webhook wants device.code_issued: the row and the outbox in one Prisma transaction
+    // (slower than the hot path's one statement, paid only while such a subscription exists).
+    try {
+      await this.db.$transaction(async tx => {
+        await tx.deviceAuthorization.create({ data: { ...record, status: 'pending' } })
+        await writeOutbox(tx, outbox)
+      })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateUserCodeError('user code already in use')
+      throw err
+    }
   }
 
   async poll (deviceCodeHash: string, clientId: string, now: Date, leewayMs: number, stepSeconds: number): Promise<PollResult | null> {
@@ -34,15 +50,17 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
     return toRecord(await this.db.deviceAuthorization.findUnique({ where: { id } }))
   }
 
-  async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date): Promise<boolean> {
-    const { count } = await this.db.deviceAuthorization.updateMany({
-      where: { id, status: 'pending', expiresAt: { gt: now } },
-      data: { status, userId, decidedAt: now }
-    })
-    return count === 1
+  async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
+    return await changeWithOutbox(this.db, outbox, async tx => {
+      const { count } = await tx.deviceAuthorization.updateMany({
+        where: { id, status: 'pending', expiresAt: { gt: now } },
+        data: { status, userId, decidedAt: now }
+      })
+      return count === 1
+    }, won => won)
   }
 
-  async consume (id: string, now: Date, grant: IssuedGrant): Promise<boolean> {
+  async consume (id: string, now: Date, grant: IssuedGrant, outbox: Outbox = []): Promise<boolean> {
     return await this.db.$transaction(async tx => {
       // The conditional update is the single-use guarantee: a row lock (PostgreSQL) or
       // the database lock (SQLite) serialises concurrent attempts, and only the first
@@ -64,15 +82,18 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
           detail: JSON.stringify({ grant: id, jti: grant.accessTokenId })
         }
       })
+      await writeOutbox(tx, outbox)
       return true
     })
   }
 
-  async revokeGrant (id: string, now: Date): Promise<void> {
-    await this.db.$transaction([
-      this.db.deviceAuthorization.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } }),
-      this.db.refreshToken.updateMany({ where: { grantId: id, revokedAt: null }, data: { revokedAt: now } })
-    ])
+  async revokeGrant (id: string, now: Date, outbox: Outbox = []): Promise<boolean> {
+    return await this.db.$transaction(async tx => {
+      const { count } = await tx.deviceAuthorization.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } })
+      await tx.refreshToken.updateMany({ where: { grantId: id, revokedAt: null }, data: { revokedAt: now } })
+      if (count === 1) await writeOutbox(tx, outbox)
+      return count === 1
+    })
   }
 
   async countLive (now: Date): Promise<number> {

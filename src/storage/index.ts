@@ -13,6 +13,7 @@ import { PrismaResourceServerStore } from './resource-server-store.js'
 import { PrismaRevokedTokenStore } from './revoked-token-store.js'
 import { PrismaSigningKeyStore } from './signing-key-store.js'
 import { PrismaUserStore } from './user-store.js'
+import { PrismaWebhookStore } from './webhook-store.js'
 
 export interface Storage {
   readonly db: Db
@@ -27,6 +28,8 @@ export interface Storage {
   readonly refreshTokens: PrismaRefreshTokenStore
   readonly resourceServers: PrismaResourceServerStore
   readonly revokedTokens: PrismaRevokedTokenStore
+  /** Webhook subscriptions, the outbox and its delivery queue. */
+  readonly webhooks: PrismaWebhookStore
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
@@ -56,6 +59,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     refreshTokens: new PrismaRefreshTokenStore(db),
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
+    webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }

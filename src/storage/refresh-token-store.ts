@@ -1,4 +1,5 @@
-import type { NewRefreshToken, RefreshTokenRecord, RefreshTokenStore } from '../oauth/stores.js'
+import type { NewRefreshToken, Outbox, RefreshTokenRecord, RefreshTokenStore } from '../oauth/stores.js'
+import { writeOutbox } from './outbox.js'
 import type { Db, DbTx } from './prisma.js'
 
 /** Thrown inside a transaction to roll it back when a conditional update finds the row changed. */
@@ -71,13 +72,15 @@ export class PrismaRefreshTokenStore implements RefreshTokenStore {
     })
   }
 
-  async revokeFamily (familyId: string, grantId: string, now: Date): Promise<void> {
+  async revokeFamily (familyId: string, grantId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
     // The grant first (the lock every family change takes first), then the tokens: a
     // rotation that held the lock has committed by then and its new token is revoked too.
-    await this.db.$transaction([
-      this.db.deviceAuthorization.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: now } }),
-      this.db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } })
-    ])
+    return await this.db.$transaction(async tx => {
+      const { count } = await tx.deviceAuthorization.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: now } })
+      await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now } })
+      if (count === 1) await writeOutbox(tx, outbox)
+      return count === 1
+    })
   }
 
   async purgeExpired (now: Date, limit: number): Promise<number> {

@@ -1,4 +1,6 @@
 import type { KeyStatus, SigningKeyRecord, SigningKeyStore } from '../oauth/signing-keys.js'
+import type { Outbox } from '../oauth/stores.js'
+import { outboxWrites } from './outbox.js'
 import type { Db } from './prisma.js'
 
 export class PrismaSigningKeyStore implements SigningKeyStore {
@@ -9,8 +11,8 @@ export class PrismaSigningKeyStore implements SigningKeyStore {
     return rows.map(r => ({ ...r, status: r.status as KeyStatus }))
   }
 
-  async insertKey (key: SigningKeyRecord): Promise<void> {
-    await this.db.signingKey.create({ data: key })
+  async insertKey (key: SigningKeyRecord, outbox: Outbox = []): Promise<void> {
+    await this.db.$transaction([this.db.signingKey.create({ data: key }), ...outboxWrites(this.db, outbox)])
   }
 
   async scheduleRetirement (kids: string[], retireAt: Date): Promise<void> {

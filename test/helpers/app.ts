@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.js'
 import { createClient, type CreatedClient, type CreateClientInput } from '../../src/admin/clients.js'
 import { createUser } from '../../src/admin/users.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import type { Hooks } from '../../src/events/types.js'
 import { TestClock } from './clock.js'
 import { freshSqliteUrl } from './db.js'
 
@@ -16,7 +17,7 @@ export interface TestApp {
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789'
 
-export async function buildTestApp (t: Test, opts: { env?: Record<string, string>, databaseUrl?: string, clock?: TestClock, logStream?: { write (line: string): void } } = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, opts: { env?: Record<string, string>, databaseUrl?: string, clock?: TestClock, logStream?: { write (line: string): void }, hooks?: Hooks | Hooks[] } = {}): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: opts.databaseUrl ?? freshSqliteUrl(t),
     SECRET_KEY: TEST_SECRET,
@@ -27,7 +28,7 @@ export async function buildTestApp (t: Test, opts: { env?: Record<string, string
     ...opts.env
   })
   const clock = opts.clock ?? new TestClock()
-  const app = await buildApp(config, { clock: clock.now, logStream: opts.logStream })
+  const app = await buildApp(config, { clock: clock.now, logStream: opts.logStream, hooks: opts.hooks })
   t.teardown(async () => { await app.close() })
   return { app, config, clock }
 }
@@ -43,10 +44,10 @@ export async function addUser (app: FastifyInstance, username = 'alice', passwor
 }
 
 /** A codepair listening on 127.0.0.1 (for clients that speak real HTTP), on a frozen or real clock. */
-export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string } = {}): Promise<TestApp & { issuer: string }> {
+export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string, hooks?: Hooks | Hooks[] } = {}): Promise<TestApp & { issuer: string }> {
   const port = 20000 + Math.floor(Math.random() * 30000)
   const issuer = `http://127.0.0.1:${port}`
-  const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl })
+  const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl, hooks: opts.hooks })
   await ctx.app.listen({ host: '127.0.0.1', port })
   return { ...ctx, issuer }
 }

@@ -7,5 +7,6 @@ import { register as device } from './device.js'
 import { register as keys } from './keys.js'
 import { register as resources } from './resources.js'
 import { register as users } from './users.js'
+import { register as webhooks } from './webhooks.js'
 
-export const GROUPS: Array<(program: Command) => void> = [database, clients, users, resources, keys, device]
+export const GROUPS: Array<(program: Command) => void> = [database, clients, users, resources, keys, webhooks, device]

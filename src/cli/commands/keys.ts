@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { listKeys, rotateKeys } from '../../admin/keys.js'
 import { EXIT } from '../../exit-codes.js'
-import { withStorage } from '../context.js'
+import { withEvents, withStorage } from '../context.js'
 import { printTable } from '../output.js'
 import { group, run, UsageError } from '../program.js'
 
@@ -27,7 +27,7 @@ export function register (program: Command): void {
       if (publish !== undefined && !(raw?.trim() !== '' && Number.isInteger(publish) && publish >= 0)) {
         throw new UsageError(`--publish-seconds must be a whole number of seconds (got "${raw ?? ''}")`, 'codepair keys rotate')
       }
-      printTable(json, await withStorage(async (storage, config) => await rotateKeys(config, storage, publish)), COLUMNS)
+      printTable(json, await withEvents(async (storage, config, events) => await rotateKeys(config, storage, publish, Date.now, events)), COLUMNS)
       return EXIT.ok
     }))
 }

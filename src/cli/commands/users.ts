@@ -4,7 +4,7 @@ import { passwordProblem } from '../../accounts/password.js'
 import { AdminError } from '../../admin/errors.js'
 import { createUser, listUsers, normalizeUsername, setUserEnabled, setUserPassword } from '../../admin/users.js'
 import { EXIT } from '../../exit-codes.js'
-import { withDb } from '../context.js'
+import { withDb, withEvents } from '../context.js'
 import { printRecord, printTable } from '../output.js'
 import { readPassword } from '../password-input.js'
 import { group, run } from '../program.js'
@@ -21,10 +21,11 @@ export function register (program: Command): void {
     .action(run(async ({ opts, json }) => {
       // A bad or taken username is refused before anyone types a password.
       const username = normalizeUsername(opts.username)
-      const u = await withDb(async db => {
+      // HOOKS_MODULE's before hooks may veto user.created; webhooks get it from the outbox.
+      const u = await withEvents(async ({ db }, _config, events) => {
         if (await db.user.findUnique({ where: { username } }) !== null) throw new AdminError(`a user named "${username}" already exists`, 'CONFLICT')
         const password = await readPassword(opts.passwordStdin === true, p => passwordProblem(p, username), 'codepair user create')
-        return await createUser(db, { username, password, name: opts.name, email: opts.email })
+        return await createUser(db, { username, password, name: opts.name, email: opts.email }, events)
       })
       printRecord(json, 'User created', u)
       return EXIT.ok

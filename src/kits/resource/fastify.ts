@@ -10,6 +10,8 @@ export interface Identity {
   subject: string
   clientId: string
   scopes: string[]
+  /** The token's `permissions` claim (codepair's permission provider for this API), if any. */
+  permissions?: Record<string, unknown>
   claims: VerifiedToken['claims']
 }
 
@@ -63,7 +65,7 @@ export const codepairResource = fp(async function codepairResource (app: Fastify
       if (token === null) return sendBearerError(reply, realm, new InvalidTokenError('malformed Authorization header'))
       try {
         const v = await opts.verifier.verify(token, { requiredScopes: required })
-        request.identity = { subject: v.subject, clientId: v.clientId, scopes: v.scopes, claims: v.claims }
+        request.identity = { subject: v.subject, clientId: v.clientId, scopes: v.scopes, ...(v.permissions === undefined ? {} : { permissions: v.permissions }), claims: v.claims }
       } catch (err) {
         if (err instanceof BearerError) return sendBearerError(reply, realm, err)
         if (err instanceof KeysUnavailableError) {

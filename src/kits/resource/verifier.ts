@@ -31,6 +31,8 @@ export interface VerifiedToken {
   jti: string
   expiresAt: number
   issuedAt: number
+  /** The `permissions` claim codepair's permission provider for this API put in the token, if any. */
+  permissions?: Record<string, unknown>
   claims: JWTPayload
 }
 
@@ -38,6 +40,8 @@ export interface Verifier {
   /** Resolves with the verified token or throws InvalidTokenError / InsufficientScopeError / KeysUnavailableError. */
   verify (token: string, options?: { requiredScopes?: string[], audience?: string }): Promise<VerifiedToken>
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export function looksLikeJwt (token: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
@@ -102,6 +106,7 @@ export function createVerifier (opts: VerifierOptions): Verifier {
       jti: String(payload.jti),
       expiresAt: Number(payload.exp),
       issuedAt: Number(payload.iat),
+      ...(isObject(payload.permissions) ? { permissions: payload.permissions } : {}),
       claims: payload
     }
   }

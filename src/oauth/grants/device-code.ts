@@ -1,5 +1,6 @@
 // RFC 8628 §3.4–3.5: the device polls with its device_code.
 import type { AccountGuard } from '../../accounts/account-guard.js'
+import type { Emitter } from '../../events/types.js'
 import type { Clock } from '../clock.js'
 import { sha256 } from '../codes.js'
 import {
@@ -31,6 +32,7 @@ export class DeviceCodeGrant implements GrantHandler {
     private readonly accounts: AccountGuard,
     private readonly tokens: TokenService,
     private readonly clock: Clock,
+    private readonly events: Emitter,
     private readonly userCodeMatches: UserCodeMatcher
   ) {}
 
@@ -47,7 +49,7 @@ export class DeviceCodeGrant implements GrantHandler {
     // last accepted poll gets slow_down and +5 s. Order of checks (RFC-CHECKLIST):
     // unknown/foreign → expired → slow_down → denied → pending.
     const polled = await this.devices.poll(hash, client.id, new Date(now), this.settings.pollLeewayMs, SLOW_DOWN_STEP_SECONDS)
-    if (polled === null) return await this.refuse(hash, client, now)
+    if (polled === null) return await this.refuse(hash, client, now, ip)
     if (!polled.accepted) {
       throw new SlowDownError(`polling too fast; wait ${polled.intervalSeconds} seconds between requests`, polled.intervalSeconds)
     }
@@ -78,14 +80,15 @@ export class DeviceCodeGrant implements GrantHandler {
   }
 
   /** No live code matched: say exactly why, in the order of RFC-CHECKLIST. */
-  private async refuse (hash: string, client: ClientRecord, now: number): Promise<never> {
+  private async refuse (hash: string, client: ClientRecord, now: number, ip: string | null): Promise<never> {
     const rec = await this.devices.findByDeviceCodeHash(hash)
     // Another client's code is indistinguishable from an unknown one (no oracle).
     if (rec === null || rec.clientId !== client.id) throw new InvalidGrantError('unknown device_code')
     if (rec.revokedAt !== null) throw new InvalidGrantError('this device_code has been revoked')
     if (rec.status === 'consumed') {
       // Single use: a replay means the code leaked; revoke what it issued.
-      await this.devices.revokeGrant(rec.id, new Date(now))
+      await this.events.emit('device.code_reused', { grantId: rec.id, clientId: client.id, userId: rec.userId, ip },
+        async outbox => await this.devices.revokeGrant(rec.id, new Date(now), outbox))
       throw new InvalidGrantError('device_code already used')
     }
     if (now >= rec.expiresAt.getTime()) {
@@ -111,9 +114,12 @@ export class DeviceCodeGrant implements GrantHandler {
       authTime: rec.decidedAt ?? new Date(now),
       now
     })
-    const won = await this.devices.consume(rec.id, new Date(now), {
+    const audience = rec.resource ?? this.settings.defaultAudience
+    const won = await this.events.emit('device.tokens_issued', {
+      grantId: rec.id, clientId: client.id, scope: minted.response.scope, resource: rec.resource, userId: user.id, audience, refreshToken: minted.refreshToken !== undefined, ip
+    }, async outbox => await this.devices.consume(rec.id, new Date(now), {
       accessTokenId: minted.jti, userId: user.id, clientId: client.id, ip, refreshToken: minted.refreshToken
-    })
+    }, outbox))
     // A concurrent poll consumed it first: this one gets nothing (the tokens above are discarded unsent).
     if (!won) throw new InvalidGrantError('device_code already used')
     return minted.response

@@ -1,5 +1,6 @@
 // RFC 6749 §6 refresh, with RFC 9700 §4.14 rotation and reuse detection.
 import type { AccountGuard } from '../../accounts/account-guard.js'
+import type { Emitter } from '../../events/types.js'
 import type { Clock } from '../clock.js'
 import { sha256 } from '../codes.js'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
@@ -25,7 +26,8 @@ export class RefreshTokenGrant implements GrantHandler {
     private readonly store: RefreshTokenStore,
     private readonly accounts: AccountGuard,
     private readonly tokens: TokenService,
-    private readonly clock: Clock
+    private readonly clock: Clock,
+    private readonly events: Emitter
   ) {}
 
   async handle ({ params, client }: TokenRequest): Promise<TokenResponse> {
@@ -105,7 +107,9 @@ export class RefreshTokenGrant implements GrantHandler {
 
   private async endFamily (rec: RefreshTokenRecord, now: number): Promise<never> {
     const alreadyRevoked = rec.revokedAt !== null || rec.grantRevokedAt !== null
-    await this.store.revokeFamily(rec.familyId, rec.grantId, new Date(now))
+    // Reported once: when this call is the one that revokes the grant.
+    await this.events.emit('refresh.reuse_detected', { grantId: rec.grantId, familyId: rec.familyId, clientId: rec.clientId, userId: rec.userId },
+      async outbox => await this.store.revokeFamily(rec.familyId, rec.grantId, new Date(now), outbox))
     throw new InvalidGrantError(alreadyRevoked ? 'refresh token revoked' : 'refresh token reuse detected; the grant has been revoked')
   }
 }
