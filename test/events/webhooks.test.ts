@@ -51,6 +51,9 @@ await eachDatabase(t, 'a device\'s events reach a webhook in order, signed per S
   t.throws(() => new Webhook(hook.secret).verify(first.body.replace('device.code_issued', 'device.approved'), first.headers as Record<string, string>), WebhookVerificationError, 'a changed body fails verification')
   t.throws(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(first.body, first.headers as Record<string, string>), WebhookVerificationError, 'another secret fails')
 
+  // The receiver answers before the worker records the outcome: wait for the rows, not the requests.
+  const until = Date.now() + 60_000
+  while (await app.codepair.storage.db.webhookDelivery.count({ where: { subscriptionId: hook.id, status: 'delivered' } }) < 3 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 50))
   const deliveries = await listDeliveries(app.codepair.storage.db, hook.id, undefined, 10)
   t.same(deliveries.map(d => [d.type, d.status, d.attempts, d.lastStatus]), [
     ['device.tokens_issued', 'delivered', 1, 204], ['device.approved', 'delivered', 1, 204], ['device.code_issued', 'delivered', 1, 204]
