@@ -245,6 +245,14 @@ export interface AttemptStore {
   /** The live counter, or null when none or its window has ended. */
   peek (key: string, now: Date): Promise<Counter | null>
   clear (key: string): Promise<void>
+  /**
+   * Takes one attempt in the current window only while the count is below `limit`, in
+   * one conditional statement (so parallel requests can never overshoot); null when
+   * the budget is spent.
+   */
+  reserve (key: string, limit: number, windowSeconds: number, now: Date): Promise<Counter | null>
+  /** Gives back an attempt taken by reserve(), if the window it was taken in is still the current one. */
+  release (key: string, windowEnds: Date): Promise<void>
 }
 
 export interface AuditEntry {
