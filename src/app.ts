@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import type { EventBus } from './events/bus.js'
 import { createEvents } from './events/setup.js'
 import type { Hooks } from './events/types.js'
-import { startPurgeJob } from './jobs/purge.js'
+import { consumedRetentionSeconds, startPurgeJob } from './jobs/purge.js'
 import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
 import { userCodeMatches } from './oauth/codes.js'
@@ -196,7 +196,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log, config.webhooks.retentionSeconds)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds)
   app.addHook('onClose', async () => stopPurge())
   return app
 }

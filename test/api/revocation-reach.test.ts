@@ -231,3 +231,18 @@ t.test('requireScope fails closed when the database is unreachable (503, not 200
   }
   t.equal(back.status, 200, 'recovers by itself')
 })
+
+t.test('enabling a disabled user again does not bring its access tokens back', async t => {
+  await eachDatabase(t, 'disable then enable', async (t, databaseUrl) => {
+    const s = await setup(t, databaseUrl)
+    const client = await addClient(s.app, { name: 'TV' })
+    const user = await addUser(s.app, 'erin')
+    const tokens = await pair(s, client.id, user.id)
+    await setUserEnabled(s.app.codepair.storage.db, 'erin', false)
+    await expectRefused(t, s, tokens.access_token, 'disabled')
+    await setUserEnabled(s.app.codepair.storage.db, 'erin', true)
+    await expectRefused(t, s, tokens.access_token, 'enabled again: the grants were revoked with the account')
+    const again = await pair(s, client.id, user.id)
+    await expectWorks(t, s, again.access_token, 'a new pairing works')
+  })
+})
