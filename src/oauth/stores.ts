@@ -149,6 +149,26 @@ export interface RevokedTokenStore {
   isRevoked (jti: string): Promise<boolean>
 }
 
+/** What storage needs to know about a verified access token (its RFC 9068 claims). */
+export interface AccessTokenRef {
+  jti: string
+  /** `sub` */
+  userId: string
+  clientId: string
+  /** `grant_id`; null in tokens issued before the claim existed. */
+  grantId: string | null
+}
+
+/**
+ * Whether an access token still stands: its grant is redeemed and not revoked (not
+ * disconnected, no replay, no revoked refresh family), its user and client exist and are
+ * enabled, and its jti was not revoked (RFC 7009). Reads what has committed, on every
+ * instance: a revocation counts for every request that arrives after it.
+ */
+export interface AccessTokenStatusStore {
+  isLive (ref: AccessTokenRef): Promise<boolean>
+}
+
 export interface ClientStore {
   findClient (id: string): Promise<ClientRecord | null>
 }

@@ -8,7 +8,11 @@ import { startCheckpointer } from './checkpointer.js'
 import type { DatabaseTarget } from './database-url.js'
 import type { DeviceStatus, NewDeviceAuthorization, PollResult } from '../oauth/stores.js'
 
+/** The connection the hot path runs on, for other per-request statements (access-token-status-store.ts). */
+export type HotDriver = { dialect: 'sqlite', db: Database.Database } | { dialect: 'postgresql', pool: pg.Pool }
+
 export interface HotPath {
+  readonly driver: HotDriver
   insertDeviceAuthorization (rec: NewDeviceAuthorization): Promise<'ok' | 'duplicate'>
   poll (deviceCodeHash: string, clientId: string, now: number, leewayMs: number, stepSeconds: number, nonce: string): Promise<PollResult | null>
   close (): Promise<void>
@@ -109,6 +113,7 @@ function sqliteHotPath (file: string): HotPath {
   const checkpointer = startCheckpointer(file)
   const inBatch = groupCommit(db)
   return {
+    driver: { dialect: 'sqlite', db },
     async insertDeviceAuthorization (r) {
       try {
         await inBatch(() => insert.run(r.id, r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.resource, 'pending', r.createdAt.getTime(), r.expiresAt.getTime(), r.intervalSeconds, r.requestIp, r.userAgent))
@@ -140,6 +145,7 @@ function postgresHotPath (url: string): HotPath {
     name => ({ now: '$1::timestamp(3)', step: '$3', nonce: '$4', hash: '$5', client: '$6' })[name]
   ).replace('"decidedAt"', '(extract(epoch from "decidedAt") * 1000)::float8 AS "decidedAt"')
   return {
+    driver: { dialect: 'postgresql', pool },
     async insertDeviceAuthorization (r) {
       try {
         await pool.query({
