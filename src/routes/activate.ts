@@ -65,6 +65,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
 
     const locked = await userCodeGuard.lockedUntil(visitor, now)
     if (locked !== null) {
+      app.codepair.metrics?.guessRefused()
       return await renderEntry(reply, entered, `Too many incorrect codes. For your security, code entry is paused until ${formatRetry(locked)}.`, 429)
     }
 

@@ -12,6 +12,8 @@ export interface HotPath {
   insertDeviceAuthorization (rec: NewDeviceAuthorization): Promise<'ok' | 'duplicate'>
   poll (deviceCodeHash: string, clientId: string, now: number, leewayMs: number, stepSeconds: number, nonce: string): Promise<PollResult | null>
   close (): Promise<void>
+  /** The connections of its pool (PostgreSQL), for the metrics. */
+  poolStats?: () => { total: number, idle: number, waiting: number }
 }
 
 const COLUMNS = '"id", "deviceCodeHash", "userCodeHash", "clientId", "scope", "resource", "status", "createdAt", "expiresAt", "intervalSeconds", "requestIp", "userAgent"'
@@ -158,6 +160,7 @@ function postgresHotPath (url: string): HotPath {
       const res = await pool.query<Row>({ name: 'codepair_poll', text: pollText, values: [pgTimestamp(now), leewayMs, step, nonce, hash, clientId] })
       return toResult(res.rows[0], nonce)
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close () { await pool.end() }
   }
 }
