@@ -93,8 +93,10 @@ export function timedAdapterFactory<F extends object> (factory: F, timing: Query
 
 /** The hot path with its two statements timed (a Proxy: whatever else it offers passes through). */
 export function timedHotPath (hot: HotPath, timing: QueryTiming): HotPath {
-  const stats = hot.poolStats
-  if (stats !== undefined) timing.pools.set('hot_path', () => stats.call(hot))
+  if (hot.driver.dialect === 'postgresql') {
+    const stats = poolOf(hot.driver.pool)
+    if (stats !== undefined) timing.pools.set('hot_path', stats)
+  }
   const timed: Partial<Record<keyof HotPath, string>> = { insertDeviceAuthorization: 'insert', poll: 'poll' }
   return new Proxy(hot, {
     get (target, prop, receiver) {
