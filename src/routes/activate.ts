@@ -60,6 +60,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
 
     const reservation = await userCodeGuard.reserve(visitor, now)
     if (!reservation.ok) {
+      app.codepair.metrics?.guessRefused()
       return await renderEntry(reply, entered, text.t('activate.tooManyTries', { time: text.time(reservation.until) }), 429)
     }
 
