@@ -138,7 +138,7 @@ t.test('TOTP and a passkey: enrol, approve a device with each, passkey-only sign
   t.equal(await app.codepair.storage.db.recoveryCode.count({ where: { usedAt: null } }), 9, 'that code is used')
   await page.goto(`${issuer}/account/security`)
   t.match(await page.textContent('.factors'), '9 of 10 unused')
-  const csp = String((await page.goto(`${issuer}/login/passkey`))?.headers()['content-security-policy'])
+  const csp = String((await app.inject({ url: '/login/passkey' })).headers['content-security-policy'])
   t.match(csp, "script-src 'self'", 'passkey pages allow our own scripts')
   t.notMatch(csp, 'unsafe-inline')
   await mine.close()
