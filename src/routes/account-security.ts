@@ -11,7 +11,6 @@ import type { FactorRecord } from '../accounts/factors/types.js'
 import { freshProof, recordSecondFactorProof } from '../accounts/step-up.js'
 import type { UserRecord } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { formatRetry, formatWhen } from './activate.js'
 import { sessionBinding } from './second-factor.js'
 
 const NOTICES: Record<string, string> = {
@@ -60,7 +59,8 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return false
   }
 
-  function describe (f: FactorRecord, now: number, remaining: number) {
+  function describe (request: FastifyRequest, f: FactorRecord, now: number, remaining: number) {
+    const formatWhen = request.i18n.when
     return {
       id: f.id,
       method: f.method,
@@ -83,7 +83,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
       csrfToken: reply.generateCsrf(),
       username: user.username,
       notice: NOTICES[String(q.notice)],
-      factors: factors.map(f => describe(f, now, remaining)),
+      factors: factors.map(f => describe(request, f, now, remaining)),
       canAddTotp: secondFactor.registry.has('totp'),
       canAddPasskey: secondFactor.registry.has('passkey'),
       canRecover: recovery !== undefined && factors.some(f => secondFactor.registry.get(f.method)?.primary === true),
@@ -212,7 +212,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     const checked = await signIn.signIn(user.username, current, request.ip, now)
     if (!checked.ok) {
       return checked.reason === 'locked'
-        ? await again(`Too many incorrect passwords. Try again after ${formatRetry(checked.retryAt)}.`, 429)
+        ? await again(`Too many incorrect passwords. Try again after ${request.i18n.time(checked.retryAt)}.`, 429)
         : await again('Your current password is not right.', 401)
     }
     const problem = passwordProblem(password, user.username)

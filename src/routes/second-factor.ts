@@ -11,7 +11,6 @@ import type { VerifyOutcome } from '../accounts/second-factor.js'
 import { recordSecondFactorProof, type SecondFactorProof } from '../accounts/step-up.js'
 import type { UserRecord } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { formatRetry } from './activate.js'
 import { allowOwnScripts } from './page-scripts.js'
 import { afterSignIn, completeSignIn } from './sign-in.js'
 
@@ -80,9 +79,9 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     return await secondFactor.verify(method ?? 'none', { user, now }, { code })
   }
 
-  function failure (outcome: Exclude<VerifyOutcome, { ok: true }>): { error: string, status: number } {
+  function failure (request: FastifyRequest, outcome: Exclude<VerifyOutcome, { ok: true }>): { error: string, status: number } {
     return outcome.reason === 'locked'
-      ? { error: `Too many incorrect codes. For your security, try again after ${formatRetry(outcome.retryAt)}.`, status: 429 }
+      ? { error: `Too many incorrect codes. For your security, try again after ${request.i18n.time(outcome.retryAt)}.`, status: 429 }
       : { error: FAILED, status: 401 }
   }
 
@@ -127,7 +126,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     if (!outcome.ok) {
       await events.emit('user.sign_in_failed', { username: user.username, reason: outcome.reason, method: 'password', ip: request.ip })
       await storage.audit.record({ type: 'second_factor.failed', userId: user.id, ip: request.ip, detail: { purpose: 'sign_in', reason: outcome.reason } }, now)
-      return await render(reply, { action: '/login/second-factor', state, intro: 'Your password was right. Now confirm it is you with your second factor.', user, ...failure(outcome) })
+      return await render(reply, { action: '/login/second-factor', state, intro: 'Your password was right. Now confirm it is you with your second factor.', user, ...failure(request, outcome) })
     }
     // The state is used once: a second submission of the same form signs nobody in.
     if (await confirmations.use(state, { purpose: 'sign_in', binding, now }) === null) return await expired()
@@ -185,7 +184,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     const outcome = await check(user, { ...input, state }, now)
     if (!outcome.ok) {
       await storage.audit.record({ type: 'second_factor.failed', userId, ip: request.ip, detail: { purpose: what.subject, reason: outcome.reason } }, now)
-      return await render(reply, { action: '/account/verify', state, intro: stepUpIntro(request), user, ...failure(outcome) })
+      return await render(reply, { action: '/account/verify', state, intro: stepUpIntro(request), user, ...failure(request, outcome) })
     }
     if (await confirmations.use(state, { ...what, binding, now }) === null) return await reply.code(303).redirect('/account/verify')
     recordSecondFactorProof(request.session, { at: now, amr: outcome.amr, methods: [outcome.verified.method] })

@@ -5,7 +5,6 @@ import type { UserRecord } from '../oauth/stores.js'
 import { recordSecondFactorProof } from '../accounts/step-up.js'
 import { sessionBinding } from './second-factor.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { formatRetry } from './activate.js'
 
 /** After sign-in: the device waiting for a decision first, then the page that asked for it. */
 function next (session: FastifyRequest['session']): string {
@@ -47,10 +46,11 @@ export async function completeSignIn (
   return null
 }
 
-function intro (session: FastifyRequest['session']): string | undefined {
-  if (session.activation !== undefined) return 'Sign in to continue connecting your device.'
-  if (session.returnTo === 'security') return 'Sign in to manage how you sign in.'
-  return session.returnTo === 'devices' ? 'Sign in to see the devices connected to your account.' : undefined
+function intro (request: FastifyRequest): string | undefined {
+  const { session, i18n: { t } } = request
+  if (session.activation !== undefined) return t('login.introActivation')
+  if (session.returnTo === 'security') return t('login.introSecurity')
+  return session.returnTo === 'devices' ? t('login.introDevices') : undefined
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
@@ -59,7 +59,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
     if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
-    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session), passkeys })
+    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request), passkeys })
   })
 
   app.post('/login', {
@@ -73,18 +73,19 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     preHandler: app.csrfProtection
   }, async (request, reply) => {
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
+    const { t, time } = request.i18n
     const render = (error: string, status: number) => reply.code(status).view('login', {
-      csrfToken: reply.generateCsrf(), username, error, intro: intro(request.session), passkeys
+      csrfToken: reply.generateCsrf(), username, error, intro: intro(request), passkeys
     })
-    if (username.trim() === '' || password === '') return await render('Enter your username and password.', 400)
+    if (username.trim() === '' || password === '') return await render(t('login.empty'), 400)
 
     const result = await signIn.signIn(username.trim().toLowerCase(), password, request.ip, new Date(clock()))
     if (!result.ok) {
       await events.emit('user.sign_in_failed', { username: username.trim().toLowerCase(), reason: result.reason, method: 'password', ip: request.ip })
       // One message for an unknown user and a wrong password (no account enumeration).
       return result.reason === 'locked'
-        ? await render(`Too many failed sign-ins. Try again after ${formatRetry(result.retryAt)}.`, 429)
-        : await render('Incorrect username or password.', 401)
+        ? await render(t('login.locked', { time: time(result.retryAt) }), 429)
+        : await render(t('login.incorrect'), 401)
     }
     if (await secondFactor.askAtSignIn(result.user.id)) {
       // The password was right; the second factor comes next, on a new session id
@@ -96,7 +97,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
       return await reply.code(303).redirect('/login/second-factor')
     }
     const vetoed = await completeSignIn(app, request, result.user, ['pwd'])
-    if (vetoed !== null) return await render(`You cannot sign in here: ${vetoed}`, 403)
+    if (vetoed !== null) return await render(t('login.vetoed', { reason: vetoed }), 403)
     return await reply.code(303).redirect(afterSignIn(request.session))
   })
 

@@ -1,4 +1,5 @@
 // The storage bundle: every store the app needs, over one Prisma client.
+import { HotAccessTokenStatusStore } from './access-token-status-store.js'
 import type { DatabaseTarget } from './database-url.js'
 import { PrismaAccountSecurityStore } from './account-security-store.js'
 import { PrismaAttemptStore } from './attempt-store.js'
@@ -12,6 +13,7 @@ import { isNotMigrated, notMigratedError } from './errors.js'
 import { PrismaFactorStore, PrismaRecoveryCodeStore } from './factor-store.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
+import { QueryTiming, timedHotPath } from './query-timing.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
 import { PrismaRevokedTokenStore } from './revoked-token-store.js'
@@ -32,6 +34,8 @@ export interface Storage {
   readonly refreshTokens: PrismaRefreshTokenStore
   readonly resourceServers: PrismaResourceServerStore
   readonly revokedTokens: PrismaRevokedTokenStore
+  /** Whether an access token's grant, user, client and jti still stand (requireScope, introspection). */
+  readonly accessTokenStatus: HotAccessTokenStatusStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
   /** Second-factor configurations, recovery codes and one-time confirmation states. */
@@ -40,16 +44,19 @@ export interface Storage {
   readonly confirmations: PrismaConfirmationStore
   readonly clientPolicies: PrismaClientPolicyStore
   readonly accountSecurity: PrismaAccountSecurityStore
+  /** Statement timings and pool counters, for the metrics (src/metrics). */
+  readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
 }
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
-  const db = await createPrismaClient(target)
+  const timing = new QueryTiming()
+  const db = await createPrismaClient(target, timing)
   let hot: HotPath
   try {
-    hot = createHotPath(target)
+    hot = timedHotPath(createHotPath(target), timing)
   } catch (err) {
     await db.$disconnect()
     // SQLite prepares its hot statements up front, so an unmigrated file fails here.
@@ -69,12 +76,14 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     refreshTokens: new PrismaRefreshTokenStore(db),
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
+    accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
     factors: new PrismaFactorStore(db),
     recoveryCodes: new PrismaRecoveryCodeStore(db),
     confirmations: new PrismaConfirmationStore(db),
     clientPolicies: new PrismaClientPolicyStore(db),
     accountSecurity: new PrismaAccountSecurityStore(db),
+    timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }
