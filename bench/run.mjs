@@ -7,7 +7,8 @@
 //
 // Environment: BENCH_SECONDS (10), BENCH_RUNS (3), BENCH_WARMUP (3), BENCH_MEMORY_POLLS
 // (1000000; 0 skips), BENCH_POSTGRES (auto: used when 127.0.0.1:5432 answers; 0 skips),
-// TEST_POSTGRES_URL (postgresql://postgres@127.0.0.1:5432/postgres).
+// TEST_POSTGRES_URL (postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (a comma list of
+// scenario names, e.g. `api_me` or `api_me,jwks`: only those run; the ceiling always does).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,6 +30,8 @@ const CLIENT = 'bench-tv'
 const TMP = mkdtempSync(join(os.tmpdir(), 'codepair-bench-'))
 const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const started = Date.now()
+const ONLY = process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === '' ? undefined : process.env.BENCH_ONLY.split(',').map(s => s.trim())
+const want = (scenario) => ONLY === undefined || ONLY.includes(scenario)
 
 const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`)
 const sha = (s) => createHash('sha256').update(s).digest('base64url')
@@ -312,13 +315,13 @@ async function scenarios (dialect) {
   const results = []
   const tag = (r, extra = {}) => results.push({ ...r, dialect, ...extra })
 
-  tag(await withCodepair(dialect, `da_${dialect}`, {}, {}, async (s) =>
+  if (want('device_authorization')) tag(await withCodepair(dialect, `da_${dialect}`, {}, {}, async (s) =>
     await measure(`${dialect} device authorization`, { port: s.port, method: 'POST', path: '/oauth/device_authorization', headers: FORM, body: `client_id=${CLIENT}&scope=openid%20profile` }, { pid: s.pid, database: dialect })), { scenario: 'device_authorization' })
 
   // At the RFC pace: 200,000 codes polled in turn, so each waits ≥ 10 s even at
   // 20,000 req/s (interval 5 s); the breakdown shows any slow_down.
   let memoryResult
-  tag(await withCodepair(dialect, `pending_${dialect}`, { codes: PACED_CODES }, {}, async (s, codes) => {
+  if (want('pending')) tag(await withCodepair(dialect, `pending_${dialect}`, { codes: PACED_CODES }, {}, async (s, codes) => {
     const spec = { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('pending', codes) }
     const r = await measure(`${dialect} pending polls (${PACED_CODES.toLocaleString('en-US')} codes, RFC pace)`, spec, { pid: s.pid, database: dialect })
     if (dialect === 'sqlite' && MEMORY_POLLS > 0) {
@@ -332,25 +335,41 @@ async function scenarios (dialect) {
     return r
   }), { scenario: 'pending' })
 
-  tag(await withCodepair(dialect, `slow_${dialect}`, { codes: 50 }, {}, async (s, codes) =>
+  if (want('slow_down')) tag(await withCodepair(dialect, `slow_${dialect}`, { codes: 50 }, {}, async (s, codes) =>
     await measure(`${dialect} polls too fast (slow_down)`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('slow', codes) }, { pid: s.pid, database: dialect })), { scenario: 'slow_down' })
 
   // Table size: 1,000 vs 100,000 live codes, all polled in turn. With an interval of 1 s and
   // 1 s of leeway every poll is on pace whatever the rate, so both runs answer
   // authorization_pending and do the same work per poll.
   for (const n of [1000, 100000]) {
-    tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n, interval: 1 }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
+    if (want(`pending_${n}`)) tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n, interval: 1 }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
       await measure(`${dialect} pending polls, ${n.toLocaleString()} live codes`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies(`live${n}`, codes) }, { pid: s.pid, database: dialect })), { scenario: `pending_${n}` })
   }
 
-  if (dialect === 'sqlite') {
-    // No database on these paths: measured once.
-    await withCodepair(dialect, 'static', { codes: 1, status: 'approved', userId: 'bench-user' }, {}, async (s, codes) => {
+  // /api/me reads the token's grant, user, client and jti (one statement per event-loop
+  // turn): measured on both databases. JWKS and discovery touch no database: SQLite only.
+  const statics = dialect === 'sqlite' ? ['api_me', 'jwks', 'discovery'] : ['api_me']
+  if (statics.some(want)) {
+    await withCodepair(dialect, `static_${dialect}`, { codes: want('api_me_1000') ? 1001 : 1, status: 'approved', userId: 'bench-user' }, {}, async (s, codes) => {
       const token = await fetch(`http://127.0.0.1:${s.port}/oauth/token`, { method: 'POST', headers: FORM, body: `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${codes[0]}` }).then(r => r.json())
       if (typeof token.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(token)}`)
-      tag(await measure('GET /api/me (JWT verification)', { port: s.port, method: 'GET', path: '/api/me', headers: { authorization: `Bearer ${token.access_token}` } }, { pid: s.pid }), { scenario: 'api_me' })
-      tag(await measure('GET /.well-known/jwks.json', { port: s.port, method: 'GET', path: '/.well-known/jwks.json' }, { pid: s.pid }), { scenario: 'jwks' })
-      tag(await measure('GET /.well-known/openid-configuration', { port: s.port, method: 'GET', path: '/.well-known/openid-configuration' }, { pid: s.pid }), { scenario: 'discovery' })
+      if (want('api_me')) tag(await measure(`${dialect} GET /api/me`, { port: s.port, method: 'GET', path: '/api/me', headers: { authorization: `Bearer ${token.access_token}` } }, { pid: s.pid, database: dialect }), { scenario: 'api_me' })
+      if (want('api_me_1000')) {
+        // 1,000 devices, each with its own grant and token, called in turn: no two requests
+        // in flight share a token, so nothing is served twice from one read.
+        const headers = []
+        for (const dc of codes.slice(1)) {
+          const t = await fetch(`http://127.0.0.1:${s.port}/oauth/token`, { method: 'POST', headers: FORM, body: `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${dc}` }).then(r => r.json())
+          if (typeof t.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(t)}`)
+          headers.push({ authorization: `Bearer ${t.access_token}` })
+        }
+        const headersFile = join(TMP, `tokens-${dialect}.json`)
+        writeFileSync(headersFile, JSON.stringify(headers))
+        tag(await measure(`${dialect} GET /api/me, 1,000 tokens in turn`, { port: s.port, method: 'GET', path: '/api/me', headersFile }, { pid: s.pid, database: dialect }), { scenario: 'api_me_1000' })
+      }
+      if (dialect !== 'sqlite') return
+      if (want('jwks')) tag(await measure('GET /.well-known/jwks.json', { port: s.port, method: 'GET', path: '/.well-known/jwks.json' }, { pid: s.pid }), { scenario: 'jwks' })
+      if (want('discovery')) tag(await measure('GET /.well-known/openid-configuration', { port: s.port, method: 'GET', path: '/.well-known/openid-configuration' }, { pid: s.pid }), { scenario: 'discovery' })
     })
   }
   return { results, memory: memoryResult }

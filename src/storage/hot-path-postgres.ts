@@ -155,6 +155,7 @@ export function postgresHotPath (url: string): HotPath {
   }, item => item.hash)
 
   return {
+    driver: { dialect: 'postgresql', pool },
     async insertDeviceAuthorization (r) {
       return await insert({
         values: [r.id, r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.resource, 'pending', pgTimestamp(r.createdAt.getTime()), pgTimestamp(r.expiresAt.getTime()), r.intervalSeconds, r.requestIp, r.userAgent]

@@ -5,13 +5,18 @@
 // arrives in one turn of the event loop: SQLite shares one commit (groupCommit below),
 // PostgreSQL sends one multi-row statement (hot-path-postgres.ts).
 import Database from 'better-sqlite3'
+import type pg from 'pg'
 import { startCheckpointer } from './checkpointer.js'
 import type { DatabaseTarget } from './database-url.js'
 import type { NewDeviceAuthorization, PollResult } from '../oauth/stores.js'
 import { postgresHotPath } from './hot-path-postgres.js'
 import { COLUMNS, pollSql, toResult, type Row } from './hot-path-sql.js'
 
+/** The connection the hot path runs on, for other per-request statements (access-token-status-store.ts). */
+export type HotDriver = { dialect: 'sqlite', db: Database.Database } | { dialect: 'postgresql', pool: pg.Pool }
+
 export interface HotPath {
+  readonly driver: HotDriver
   insertDeviceAuthorization (rec: NewDeviceAuthorization): Promise<'ok' | 'duplicate'>
   poll (deviceCodeHash: string, clientId: string, now: number, leewayMs: number, stepSeconds: number, nonce: string): Promise<PollResult | null>
   close (): Promise<void>
@@ -75,6 +80,7 @@ function sqliteHotPath (file: string): HotPath {
   const checkpointer = startCheckpointer(file)
   const inBatch = groupCommit(db)
   return {
+    driver: { dialect: 'sqlite', db },
     async insertDeviceAuthorization (r) {
       try {
         await inBatch(() => insert.run(r.id, r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.resource, 'pending', r.createdAt.getTime(), r.expiresAt.getTime(), r.intervalSeconds, r.requestIp, r.userAgent))
