@@ -86,6 +86,8 @@ export interface Services {
 declare module 'fastify' {
   interface FastifyInstance {
     codepair: Services
+    /** Set by server.ts on SIGTERM: readiness answers 503 while requests are still served. */
+    lifecycle: { draining: boolean }
   }
 }
 
@@ -124,6 +126,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     return503OnClosing: true
   })
 
+  app.decorate('lifecycle', { draining: false })
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
   // The webhook worker and running hooks stop before the database closes.

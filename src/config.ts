@@ -25,6 +25,8 @@ export interface Config {
   readonly logFormat: LogFormat
   /** How long start-up and `codepair migrate` wait for another process to let go of the database. */
   readonly migrateWaitSeconds: number
+  /** On SIGTERM, how long readiness answers 503 (while requests are still served) before the server closes. */
+  readonly shutdownDrainSeconds: number
   /** Master secret; undefined in development means "generate once and keep it in the database". */
   readonly secretKey: string | undefined
   readonly trustProxy: boolean | string
@@ -132,6 +134,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'must be auto, json or pretty' }).default('auto'),
   MIGRATE_WAIT_SECONDS: int(0, 3600, 30),
+  SHUTDOWN_DRAIN_SECONDS: int(0, 300, 5),
   SECRET_KEY: z.string().optional(),
   TRUST_PROXY: z.string().trim().optional(),
   BODY_LIMIT_BYTES: int(1024, 1048576, 16384),
@@ -301,6 +304,7 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     migrateWaitSeconds: e.MIGRATE_WAIT_SECONDS,
+    shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     secretKey: e.SECRET_KEY,
     trustProxy,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
