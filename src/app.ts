@@ -31,7 +31,7 @@ import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
 import rateLimit from './plugins/rate-limit.js'
 import accountRoutes from './routes/account.js'
@@ -102,7 +102,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Refusals before routing answer in the RFC 6749 §5.2 shape too (error-handler.ts).
+    frameworkErrors,
+    clientErrorHandler
   })
 
   const ownsStorage = options.storage === undefined

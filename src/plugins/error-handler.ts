@@ -2,6 +2,7 @@
 // OAuthError → RFC 6749 §5.2 JSON, or a friendly page on browser routes; transient
 // storage failures → 503 + Retry-After; anything unexpected → server_error, logged,
 // with no detail leaked.
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError, InvalidClientError, SlowDownError } from '../oauth/errors.js'
@@ -69,6 +70,39 @@ function pageFor (e: OAuthError, err: FastifyError | Error, plainHttp: string | 
   if (e.status === 503) return { status: 503, title: 'Temporarily unavailable', message: 'We could not reach our database. Please try again in a few seconds.' }
   if (e.status >= 500) return { status: 500, title: 'Something went wrong', message: 'An unexpected error occurred on our side. Please try again.' }
   return { status: e.status, title: 'We could not handle that request', message: 'Please go back and try again.' }
+}
+
+/**
+ * Requests refused before routing, by the router (a path that is not valid percent-encoded
+ * UTF-8, a path parameter over its length limit): no endpoint is known yet, so the answer is
+ * the RFC 6749 §5.2 shape devices understand rather than fastify's own JSON.
+ */
+export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const description = err.code === 'FST_ERR_BAD_URL'
+    ? 'the request path is not valid percent-encoded UTF-8'
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request'
+  void sendOAuthError(reply, new InvalidRequestError(description))
+}
+
+/**
+ * Requests the HTTP parser refuses (bad framing, invalid header bytes, oversized headers):
+ * fastify's default answers {"error":"Bad Request",…}; this one answers the RFC 6749 §5.2
+ * shape, then closes the connection as node does (the stream can no longer be trusted).
+ */
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, description] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'Request Timeout', 'the request was not received in time']
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+      : [400, 'Bad Request', 'malformed HTTP request']
+  this.log.trace({ err }, 'client error')
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
 }
 
 export default fp(async function errorHandler (app: FastifyInstance) {

@@ -1,0 +1,38 @@
+// What the fuzz suite found, each pinned by one example through real HTTP.
+import { connect, type AddressInfo } from 'node:net'
+import t from 'tap'
+import { addClient, buildTestApp, listenTestApp } from '../helpers/app.js'
+import { sendOnce } from './harness/raw-http.js'
+
+const RFC6749_CHARS = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/
+
+function portOf (issuer: string): number {
+  return Number(new URL(issuer).port)
+}
+
+t.test('a request the HTTP parser refuses gets RFC 6749 JSON, not fastify\'s {"error":"Bad Request"}', async t => {
+  const { issuer } = await listenTestApp(t)
+  for (const [what, head] of [
+    ['a space in a header name', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header(: x\r\n\r\n'],
+    ['two Content-Length headers', 'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n'],
+    ['an unknown method', 'FOO /oauth/token HTTP/1.1\r\nHost: x\r\n\r\n']
+  ] as const) {
+    const [res] = await sendOnce(portOf(issuer), Buffer.from(head), false, 30_000)
+    t.equal(res?.status, 400, `${what}: 400`)
+    t.match(res?.headers['content-type'], /^application\/json/, `${what}: JSON`)
+    t.same(JSON.parse(res?.body.toString() ?? '{}'), { error: 'invalid_request', error_description: 'malformed HTTP request' }, `${what}: RFC 6749 §5.2 body`)
+  }
+  const [big] = await sendOnce(portOf(issuer), Buffer.from(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`), false, 30_000)
+  t.equal(big?.status, 431, 'oversized headers: 431')
+  t.equal(JSON.parse(big?.body.toString() ?? '{}').error, 'invalid_request', 'oversized headers: invalid_request')
+})
+
+t.test('a path that is not valid percent-encoded UTF-8 gets RFC 6749 JSON', async t => {
+  const { issuer } = await listenTestApp(t)
+  for (const path of ['/oauth/token%', '/activate%zz', '/oauth/device%C0%AF']) {
+    const res = await fetch(`${issuer}${path}`, { method: 'POST' })
+    t.equal(res.status, 400, `${path}: 400`)
+    t.same(await res.json(), { error: 'invalid_request', error_description: 'the request path is not valid percent-encoded UTF-8' }, `${path}: RFC 6749 §5.2 body`)
+    t.equal(res.headers.get('cache-control'), 'no-store')
+  }
+})
