@@ -38,7 +38,7 @@ export function toOAuthError (err: FastifyError | Error, request: FastifyRequest
     const param = first === undefined ? '' : String((first.params as { missingProperty?: string }).missingProperty ?? first.instancePath.replace(/^\//, ''))
     const what = first?.keyword === 'required'
       ? `missing parameter: ${param}`
-      : param === '' ? 'malformed request' : `parameter ${param} is invalid or repeated (RFC 6749 §3.2: parameters must not repeat)`
+      : param === '' ? 'malformed request' : `parameter ${param} is invalid or repeated (RFC 6749 section 3.2: parameters must not repeat)`
     return new InvalidRequestError(what)
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -48,12 +48,20 @@ export function toOAuthError (err: FastifyError | Error, request: FastifyRequest
   return new ServerError('internal error')
 }
 
+/**
+ * RFC 6749 §5.2: error_description holds only %x20-21 / %x23-5B / %x5D-7E (printable
+ * ASCII without `"` and `\`); descriptions that repeat what a client sent are made to fit.
+ */
+export function rfc6749Description (text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
+}
+
 export function sendOAuthError (reply: FastifyReply, e: OAuthError): FastifyReply {
   reply.code(e.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
   if (e instanceof InvalidClientError && e.usedBasicAuth) reply.header('www-authenticate', 'Basic realm="codepair"')
   if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
   const body: Record<string, unknown> = { error: e.error }
-  if (e.description !== undefined) body.error_description = e.description
+  if (e.description !== undefined) body.error_description = rfc6749Description(e.description)
   if (e instanceof SlowDownError) body.interval = e.interval
   return reply.send(body)
 }

@@ -36,3 +36,19 @@ t.test('a path that is not valid percent-encoded UTF-8 gets RFC 6749 JSON', asyn
     t.equal(res.headers.get('cache-control'), 'no-store')
   }
 })
+
+t.test('error_description holds only the characters RFC 6749 §5.2 allows, even when it repeats what the client sent', async t => {
+  const { issuer, app } = await listenTestApp(t)
+  const client = await addClient(app)
+  const post = async (body: string) => await fetch(`${issuer}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+  const echoed = await post(`grant_type=${encodeURIComponent('é"\\\u0000x')}&client_id=${client.id}`)
+  const a = await echoed.json() as { error: string, error_description: string }
+  t.equal(a.error, 'unsupported_grant_type')
+  t.match(a.error_description, RFC6749_CHARS, `no quote, backslash or non-ASCII: ${a.error_description}`)
+  t.equal(a.error_description, 'unsupported grant_type: ????x', 'refused characters become ?')
+  const repeated = await post(`grant_type=refresh_token&grant_type=refresh_token&client_id=${client.id}`)
+  const b = await repeated.json() as { error: string, error_description: string }
+  t.equal(b.error, 'invalid_request')
+  t.match(b.error_description, RFC6749_CHARS, `a repeated parameter's description: ${b.error_description}`)
+  t.match(b.error_description, /RFC 6749 section 3\.2/)
+})
