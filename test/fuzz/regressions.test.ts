@@ -52,3 +52,26 @@ t.test('error_description holds only the characters RFC 6749 §5.2 allows, even 
   t.match(b.error_description, RFC6749_CHARS, `a repeated parameter's description: ${b.error_description}`)
   t.match(b.error_description, /RFC 6749 section 3\.2/)
 })
+
+t.test('a device authorization request whose client hangs up is not logged as a server error', async t => {
+  const lines: string[] = []
+  const { app } = await buildTestApp(t, {
+    env: { DEVICE_AUTHORIZATION_RATE_PER_IP: '20', LOG_LEVEL: 'warn' },
+    logStream: { write: (line: string) => { if (JSON.parse(line).level >= 50) lines.push(line) } }
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as AddressInfo).port
+  const issuer = `http://127.0.0.1:${port}`
+  // The request arrives, then the connection is reset before the rate limiter reads the
+  // client's address (node forgets it once the socket is gone).
+  await Promise.all(Array.from({ length: 100 }, async () => await new Promise<void>(resolve => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.on('error', () => {})
+    s.on('close', () => resolve())
+    s.write('POST /oauth/device_authorization HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\nclient_id=x', () => s.resetAndDestroy())
+  })))
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const ok = await fetch(`${issuer}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client_id=unknown' })
+  t.equal(ok.status, 401, 'the endpoint still answers')
+  t.same(lines, [], 'no error-level log line')
+})
