@@ -1,7 +1,7 @@
 // buildApp(config): the one place that shows the wiring. server.ts only listens.
 import { randomUUID } from 'node:crypto'
 import fastifyFormbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import { AccountGuard } from './accounts/account-guard.js'
 import { SignInService } from './accounts/sign-in.js'
 import { UserCodeGuard } from './accounts/user-code-guard.js'
@@ -82,6 +82,8 @@ export interface BuildOptions {
   logStream?: { write (line: string): void }
   /** Extension hooks (README "Events and hooks"), after those of HOOKS_MODULE. */
   hooks?: Hooks | Hooks[]
+  /** Told of every route as it is added (the fuzz suite covers new routes by itself). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** Never log secrets: no query strings (user codes), no Authorization or Cookie headers. */
@@ -107,6 +109,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     frameworkErrors,
     clientErrorHandler
   })
+
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
 
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
