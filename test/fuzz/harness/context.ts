@@ -73,6 +73,8 @@ export async function buildContext (app: FastifyInstance, port: number): Promise
   const user = await addUser(app)
   const now = Date.now()
   const tokens = await obtainTokens(app, publicClient.id, user.id, now, { scope: 'openid profile email offline_access' })
+  // A second grant for /oauth/revoke to revoke, so that the first stays usable for the bearer APIs.
+  const spare = await obtainTokens(app, publicClient.id, user.id, now, { scope: 'openid offline_access' })
   const pending = await startDeviceFlow(app, publicClient.id, { scope: 'openid' })
   const pendingRec = await storage.devices.findByDeviceCodeHash(sha256(pending.device_code))
   if (pendingRec === null) throw new Error('the pending flow is not stored')
@@ -88,6 +90,36 @@ export async function buildContext (app: FastifyInstance, port: number): Promise
   const cookieOf = (b: Browser) => [...b.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
   const realCookie = cookieOf(signedIn)
   const csrfTokens = [signedIn.csrf, anonymous.csrf]
+
+  const anonymousCookie = cookieOf(anonymous)
+  const pub: [string, string] = ['client_id', publicClient.id]
+  const conf: Array<[string, string]> = [['client_id', confidential.id], ['client_secret', secret]]
+  const deviceAuthorization = [{ params: [pub, ['scope', 'openid']] as Array<[string, string]> }, { params: [...conf, ['scope', 'openid offline_access']] as Array<[string, string]> }]
+  const validForms: FuzzContext['validForms'] = {
+    '/oauth/token': [
+      { params: [['grant_type', DEVICE_CODE_GRANT], ['device_code', pending.device_code], pub] },
+      { params: [['grant_type', 'refresh_token'], ['refresh_token', tokens.refresh_token as string], pub] },
+      { params: [['grant_type', 'refresh_token'], ['refresh_token', spare.refresh_token as string], pub, ['scope', 'openid']] }
+    ],
+    '/oauth/device_authorization': deviceAuthorization,
+    '/oauth/device': deviceAuthorization,
+    '/oauth/device/authorize': [{ params: [pub, ['device_code', pending.device_code], ['auth_code', pending.user_code]] }],
+    '/oauth/introspect': [
+      { params: [...conf, ['token', tokens.access_token as string]] },
+      { params: [...conf, ['token', tokens.refresh_token as string], ['token_type_hint', 'refresh_token']] }
+    ],
+    '/oauth/revoke': [
+      { params: [pub, ['token', spare.access_token as string]] },
+      { params: [pub, ['token', spare.refresh_token as string], ['token_type_hint', 'refresh_token']] }
+    ],
+    '/activate': [
+      { params: [['user_code', pending.user_code], ['_csrf', anonymous.csrf]], cookie: anonymousCookie },
+      { params: [['user_code', pending.user_code], ['_csrf', signedIn.csrf]], cookie: realCookie }
+    ],
+    '/activate/confirm': [{ params: [['decision', 'deny'], ['_csrf', signedIn.csrf]], cookie: realCookie }],
+    '/login': [{ params: [['username', 'alice'], ['password', 'wrong password'], ['_csrf', anonymous.csrf]], cookie: anonymousCookie }],
+    '/account/devices/disconnect': [{ params: [['grant', pendingRec.id], ['_csrf', signedIn.csrf]], cookie: realCookie }]
+  }
 
   const forged = await forgedTokens(app, tokens.access_token as string, tokens.id_token as string)
   const realValues = [
@@ -138,6 +170,9 @@ export async function buildContext (app: FastifyInstance, port: number): Promise
       `a=${'b'.repeat(100)}; `.repeat(50)
     ],
     csrfTokens,
+    validForms,
+    // Signing out would end the session the page routes are fuzzed with.
+    keepAway: { '/logout': [realCookie.split('=')[1] ?? realCookie] },
     pathParams: { file: [`${pendingRec.id}.svg`, `${pendingRec.id}.png`, `${pendingRec.id}.gif`, pendingRec.id, '00000000-0000-0000-0000-000000000000.svg'] }
   }
 }

@@ -19,6 +19,10 @@ export interface FuzzContext {
   csrfTokens: string[]
   /** Values for path parameters, by parameter name. */
   pathParams: Record<string, string[]>
+  /** Well-formed requests by route url (a form and the cookie it needs), mutated a little to reach deep code. */
+  validForms: Record<string, Array<{ params: Array<[string, string]>, cookie?: string }>>
+  /** Cookie values not to send to a route (the signed-in session to /logout, which would end it for the run). */
+  keepAway: Record<string, string[]>
 }
 
 export interface FuzzRequest {
@@ -96,10 +100,26 @@ export function arbitraryRequest (route: FuzzRoute, ctx: FuzzContext): fc.Arbitr
     return out
   })
 
+  // A well-formed request with one small change at most: past the first checks, into the grant handlers and pages.
+  const templates = ctx.validForms[route.url] ?? []
+  const nearValid = templates.length === 0
+    ? fc.constant(null)
+    : fc.tuple(fc.constantFrom(...templates), fc.nat(7), param, fc.nat(20)).map(([tpl, change, extra, at]) => {
+      const ps = [...tpl.params]
+      const i = at % ps.length
+      if (change === 1) ps.splice(i, 1) // one parameter missing
+      else if (change === 2) ps.push(ps[i] as [string, string]) // one repeated
+      else if (change === 3) ps[i] = [ps[i]?.[0] ?? 'x', extra[1]] // one value replaced
+      else if (change === 4) ps.push(extra) // one more
+      return { params: ps, cookie: tpl.cookie }
+    })
   const body = fc.tuple(
-    fc.constantFrom('none', 'form', 'form', 'form', 'json', 'multipart', 'text', 'garbage', 'oversize', 'nested-json', 'proto-json'),
-    params, fc.nat(5), fc.uint8Array({ maxLength: 64 }), fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(...ctx.csrfTokens)
-  ).map(([kind, ps, how, bytes, json, csrf]): { type?: string, body: Buffer | null } => {
+    fc.constantFrom('none', 'form', 'form', 'form', 'json', 'multipart', 'text', 'garbage', 'oversize', 'nested-json', 'proto-json', 'valid', 'valid', 'valid'),
+    params, fc.nat(5), fc.uint8Array({ maxLength: 64 }), fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(...ctx.csrfTokens), nearValid
+  ).map(([kind, ps, how, bytes, json, csrf, valid]): { type?: string, body: Buffer | null, cookie?: string } => {
+    if (kind === 'valid' && valid !== null) {
+      return { type: 'application/x-www-form-urlencoded', body: Buffer.from(formEncode(valid.params, how === 5 ? 1 : 0)), cookie: valid.cookie }
+    }
     // Page forms need the session's CSRF token to get past the first check.
     if (how < 3 && route.errorFormat === 'page') ps = [...ps, ['_csrf', csrf]]
     switch (kind) {
@@ -151,8 +171,10 @@ export function arbitraryRequest (route: FuzzRoute, ctx: FuzzContext): fc.Arbitr
     { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom('Bearer ', 'bearer ', 'BEARER  ', 'Basic ', 'basic ', 'Digest ', 'Bearer', ''), fc.string({ maxLength: 60 })).map(([s, v]) => s + v) }
   ), { freq: 3 })
+  const kept = ctx.keepAway[route.url] ?? []
+  const cookies = ctx.cookies.filter(c => !kept.some(k => c.includes(k)))
   const cookie = fc.option(fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...ctx.cookies) },
+    { weight: 6, arbitrary: fc.constantFrom(...cookies) },
     { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
     { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom('codepair', '__Host-codepair', 'a', '', ' '), fc.string({ maxLength: 30 })), { maxLength: 6 }).map(cs => cs.map(([k, v]) => `${k}=${v}`).join('; ')) }
   ), { freq: 3 })
@@ -176,7 +198,8 @@ export function arbitraryRequest (route: FuzzRoute, ctx: FuzzContext): fc.Arbitr
     .map(r => {
       const headers: Array<[string, string]> = []
       if (r.auth !== null) headers.push(['Authorization', r.auth])
-      if (r.cookie !== null) headers.push(['Cookie', r.cookie])
+      const cookie = r.body.cookie ?? r.cookie
+      if (cookie !== null) headers.push(['Cookie', cookie])
       const type = r.contentType ?? r.body.type
       if (type !== undefined && r.body.body !== null) headers.push(['Content-Type', type])
       headers.push(...r.extraHeaders)
