@@ -30,6 +30,8 @@ import qrRoutes from './routes/qr.js'
 import revocationRoutes from './routes/revocation.js'
 import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
+import { Metrics } from './metrics/metrics.js'
+import metricsPlugin from './metrics/plugin.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/error-handler.js'
@@ -66,6 +68,8 @@ export interface Services {
   accountGuard: AccountGuard
   /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
   events: EventBus
+  /** The Prometheus metrics (src/metrics); undefined when METRICS_ENABLED=false. */
+  metrics: Metrics | undefined
 }
 
 declare module 'fastify' {
@@ -137,6 +141,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
+    const liveCodes = new LiveCodeGauge(storage.devices, clock)
+    const metrics = config.metrics.enabled
+      ? new Metrics({ liveCodes: async () => await storage.devices.countLive(new Date(clock())), maxLiveCodes: config.maxLiveCodes, timing: storage.timing })
+      : undefined
+    if (metrics !== undefined) {
+      const unobserve = events.bus.observe(metrics.event)
+      app.addHook('onClose', async () => { unobserve(); metrics.close() })
+    }
     const grants = new GrantRegistry()
       .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock, events.bus,
         (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
@@ -154,9 +166,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       grants,
       accountGuard,
       events: events.bus,
+      metrics,
       revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock, events.bus),
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
-      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, liveCodes, clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
     } satisfies Services)
@@ -168,6 +181,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   await app.register(errorHandler)
+  await app.register(metricsPlugin, { metrics: app.codepair.metrics })
   await app.register(fastifyFormbody)
   await app.register(rateLimit)
 
@@ -203,7 +217,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds,
+    (ok, rows) => app.codepair.metrics?.purgeRun(ok, rows))
   app.addHook('onClose', async () => stopPurge())
   return app
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import type { LogFormat } from './logger.js'
+import { parseAllowList, type AllowList } from './metrics/allow-list.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
@@ -75,6 +76,14 @@ export interface Config {
     readonly pollMs: number
     /** Delivered and dead deliveries are kept this long, then purged. */
     readonly retentionSeconds: number
+  }
+  /** GET /metrics (Prometheus): README "Metrics". */
+  readonly metrics: {
+    readonly enabled: boolean
+    /** Peers (socket addresses) allowed to read it. */
+    readonly allow: AllowList
+    /** Serve it on this port of HOST instead of PORT (then not on PORT); undefined = PORT. */
+    readonly port: number | undefined
   }
 }
 
@@ -165,7 +174,10 @@ const schema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: int(1, 86400, 10),
   WEBHOOK_RETRY_MAX_SECONDS: int(1, 604800, 14400),
   WEBHOOK_POLL_MS: int(50, 60000, 1000),
-  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800)
+  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
+  METRICS_ENABLED: bool(true),
+  METRICS_ALLOW: z.string().trim().default('127.0.0.0/8,::1'),
+  METRICS_PORT: int(1, 65535, 0)
 })
 
 /**
@@ -250,7 +262,16 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (hooksModule !== undefined && !existsSync(hooksModule)) {
     problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
   }
-  if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
+  let metricsAllow: AllowList | undefined
+  try {
+    metricsAllow = parseAllowList(e.METRICS_ALLOW)
+  } catch (err) {
+    problems.push(`METRICS_ALLOW: ${(err as Error).message}`)
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (leave it empty to serve /metrics on PORT)')
+  }
+  if (problems.length > 0 || database === undefined || metricsAllow === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
   if (e.TRUST_PROXY !== undefined && e.TRUST_PROXY !== '') {
@@ -313,6 +334,11 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       retryMaxSeconds: e.WEBHOOK_RETRY_MAX_SECONDS,
       pollMs: e.WEBHOOK_POLL_MS,
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
+    },
+    metrics: {
+      enabled: e.METRICS_ENABLED,
+      allow: metricsAllow,
+      port: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT
     }
   })
 }

@@ -9,6 +9,7 @@ import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { isNotMigrated, notMigratedError } from './errors.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
+import { QueryTiming, timedHotPath } from './query-timing.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
 import { PrismaRevokedTokenStore } from './revoked-token-store.js'
@@ -33,16 +34,19 @@ export interface Storage {
   readonly accessTokenStatus: HotAccessTokenStatusStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
+  /** Statement timings and pool counters, for the metrics (src/metrics). */
+  readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
 }
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
-  const db = await createPrismaClient(target)
+  const timing = new QueryTiming()
+  const db = await createPrismaClient(target, timing)
   let hot: HotPath
   try {
-    hot = createHotPath(target)
+    hot = timedHotPath(createHotPath(target), timing)
   } catch (err) {
     await db.$disconnect()
     // SQLite prepares its hot statements up front, so an unmigrated file fails here.
@@ -64,6 +68,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     revokedTokens: new PrismaRevokedTokenStore(db),
     accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
+    timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }
