@@ -1,7 +1,7 @@
 // buildApp(config): the one place that shows the wiring. server.ts only listens.
 import { randomUUID } from 'node:crypto'
 import fastifyFormbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import { AccountGuard } from './accounts/account-guard.js'
 import { Confirmations } from './accounts/confirmations.js'
 import { createFactorRegistry } from './accounts/factors/setup.js'
@@ -37,7 +37,7 @@ import { Metrics } from './metrics/metrics.js'
 import metricsPlugin from './metrics/plugin.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
 import rateLimit from './plugins/rate-limit.js'
 import accountRoutes from './routes/account.js'
@@ -100,6 +100,8 @@ export interface BuildOptions {
   logStream?: { write (line: string): void }
   /** Extension hooks (README "Events and hooks"), after those of HOOKS_MODULE. */
   hooks?: Hooks | Hooks[]
+  /** Told of every route as it is added (the fuzz suite covers new routes by itself). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** A second-factor prompt or enrolment must be answered within this time (one-time confirmation states). */
@@ -123,10 +125,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Refusals before routing answer in the RFC 6749 §5.2 shape too (error-handler.ts).
+    frameworkErrors,
+    clientErrorHandler
   })
 
   app.decorate('lifecycle', { draining: false })
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
+
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
   // The webhook worker and running hooks stop before the database closes.
