@@ -42,10 +42,12 @@ import deviceAuthorizeRoutes from './routes/device-authorize.js'
 import healthRoutes from './routes/health.js'
 import rootRoutes from './routes/root.js'
 import signInRoutes from './routes/sign-in.js'
+import upstreamSignInRoutes from './routes/upstream-sign-in.js'
 import tokenRoutes from './routes/token.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { resolveSecrets, type Secrets } from './secrets.js'
 import { createStorage, type Storage } from './storage/index.js'
+import { UpstreamSignIn } from './upstream/index.js'
 
 export interface Services {
   config: Config
@@ -65,6 +67,8 @@ export interface Services {
   accountGuard: AccountGuard
   /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
   events: EventBus
+  /** "Sign in with …" upstream OpenID Connect providers (UPSTREAM_PROVIDERS_FILE). */
+  upstream: UpstreamSignIn
 }
 
 declare module 'fastify' {
@@ -150,7 +154,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.revokedTokens, verifier, accountGuard, clock),
       deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
-      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
+      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
+      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log)
     } satisfies Services)
     events.startWorker()
   } catch (err) {
@@ -189,6 +194,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(pages)
     await scope.register(activateRoutes)
     await scope.register(signInRoutes)
+    await scope.register(upstreamSignInRoutes)
     await scope.register(accountRoutes)
   })
 

@@ -8,6 +8,7 @@ import type { LogFormat } from './logger.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
+import { loadUpstreamProviders, type UpstreamProviderConfig } from './upstream/config.js'
 
 export type Mode = 'development' | 'production'
 
@@ -76,6 +77,10 @@ export interface Config {
     /** Delivered and dead deliveries are kept this long, then purged. */
     readonly retentionSeconds: number
   }
+  /** OpenID Connect providers to sign in with (UPSTREAM_PROVIDERS_FILE); empty = none. */
+  readonly upstreamProviders: readonly UpstreamProviderConfig[]
+  /** The username/password form on /login (PASSWORD_SIGN_IN); off needs an upstream provider. */
+  readonly passwordSignIn: boolean
 }
 
 export class ConfigError extends Error {
@@ -165,7 +170,9 @@ const schema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: int(1, 86400, 10),
   WEBHOOK_RETRY_MAX_SECONDS: int(1, 604800, 14400),
   WEBHOOK_POLL_MS: int(50, 60000, 1000),
-  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800)
+  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
+  UPSTREAM_PROVIDERS_FILE: z.string().trim().optional(),
+  PASSWORD_SIGN_IN: bool(true)
 })
 
 /**
@@ -250,6 +257,10 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (hooksModule !== undefined && !existsSync(hooksModule)) {
     problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
   }
+  const upstreamProviders = e.UPSTREAM_PROVIDERS_FILE === undefined ? [] : loadUpstreamProviders(resolve(e.UPSTREAM_PROVIDERS_FILE), problems)
+  if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
+    problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
+  }
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
@@ -313,7 +324,9 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       retryMaxSeconds: e.WEBHOOK_RETRY_MAX_SECONDS,
       pollMs: e.WEBHOOK_POLL_MS,
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
-    }
+    },
+    upstreamProviders,
+    passwordSignIn: e.PASSWORD_SIGN_IN
   })
 }
 

@@ -4,8 +4,11 @@ import { EventVetoedError } from '../events/types.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
 import { formatRetry } from './activate.js'
 
+/** What a sign-in keeps when it regenerates the session (the pending activation above all). */
+export const KEPT_ACROSS_SIGN_IN = ['activation', 'visitor', 'returnTo', 'decided'] as const
+
 /** After sign-in: the device waiting for a decision first, then the page that asked for it. */
-function next (session: FastifyRequest['session']): string {
+export function afterSignIn (session: FastifyRequest['session']): string {
   if (session.activation !== undefined) return '/activate/confirm'
   return session.returnTo === 'devices' ? '/account/devices' : '/activate'
 }
@@ -16,11 +19,13 @@ function intro (session: FastifyRequest['session']): string | undefined {
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
-  const { signIn, clock, events } = app.codepair
+  const { signIn, clock, events, config, upstream } = app.codepair
+  // "Sign in with …" buttons beside the form, or instead of it when PASSWORD_SIGN_IN is off.
+  const choices = { providers: upstream.buttons(), passwordSignIn: config.passwordSignIn }
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
-    if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
-    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session) })
+    if (request.session.userId !== undefined) return await reply.code(303).redirect(afterSignIn(request.session))
+    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session) })
   })
 
   app.post('/login', {
@@ -35,8 +40,10 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
   }, async (request, reply) => {
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
     const render = (error: string, status: number) => reply.code(status).view('login', {
+      ...choices,
       csrfToken: reply.generateCsrf(), username, error, intro: intro(request.session)
     })
+    if (!config.passwordSignIn) return await render('Sign-in with a password is turned off here. Use one of the options below.', 403)
     if (username.trim() === '' || password === '') return await render('Enter your username and password.', 400)
 
     const result = await signIn.signIn(username.trim().toLowerCase(), password, request.ip, new Date(clock()))
@@ -55,9 +62,9 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
       throw err
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.
-    await request.session.regenerate(['activation', 'visitor', 'returnTo', 'decided'])
+    await request.session.regenerate([...KEPT_ACROSS_SIGN_IN])
     request.session.userId = result.user.id
-    const target = next(request.session)
+    const target = afterSignIn(request.session)
     request.session.returnTo = undefined
     return await reply.code(303).redirect(target)
   })

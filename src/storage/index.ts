@@ -7,6 +7,7 @@ import { PrismaConnectedDeviceStore } from './connected-device-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { isNotMigrated, notMigratedError } from './errors.js'
 import { createHotPath, type HotPath } from './hot-path.js'
+import { PrismaIdentityStore } from './identity-store.js'
 import { createPrismaClient, type Db } from './prisma.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
@@ -30,6 +31,8 @@ export interface Storage {
   readonly revokedTokens: PrismaRevokedTokenStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
+  /** Upstream sign-in: external identities linked to accounts. */
+  readonly identities: PrismaIdentityStore
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
@@ -60,6 +63,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
+    identities: new PrismaIdentityStore(db),
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }
