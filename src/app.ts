@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import type { EventBus } from './events/bus.js'
 import { createEvents } from './events/setup.js'
 import type { Hooks } from './events/types.js'
-import { startPurgeJob } from './jobs/purge.js'
+import { consumedRetentionSeconds, startPurgeJob } from './jobs/purge.js'
 import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
 import { userCodeMatches } from './oauth/codes.js'
@@ -22,7 +22,8 @@ import { IntrospectionService } from './oauth/introspection.js'
 import { RevocationService } from './oauth/revocation.js'
 import { TokenService } from './oauth/token-service.js'
 import { codepairResource } from './kits/resource/fastify.js'
-import { createVerifier, type Verifier } from './kits/resource/verifier.js'
+import { createVerifier, withRevocationCheck, type Verifier } from './kits/resource/verifier.js'
+import { storedRevocationCheck } from './oauth/access-token-status.js'
 import apiMeRoutes from './routes/api-me.js'
 import introspectionRoutes from './routes/introspection.js'
 import qrRoutes from './routes/qr.js'
@@ -151,7 +152,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       accountGuard,
       events: events.bus,
       revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock, events.bus),
-      introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.revokedTokens, verifier, accountGuard, clock),
+      introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
       deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
@@ -179,10 +180,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(introspectionRoutes)
 
   // Protected APIs, through the same plugin resource servers use (codepair/resource),
-  // with our own keys in memory instead of a remote JWKS: no I/O per request.
+  // with our own keys in memory instead of a remote JWKS, and one read per request (shared
+  // by the requests of an event-loop turn) so a revoked token stops at once.
   const { verifier } = app.codepair
   await app.register(codepairResource, {
-    verifier: { verify: async (token, options) => await verifier.verify(token, { ...options, audience: config.defaultAudience }) }
+    verifier: withRevocationCheck(
+      { verify: async (token, options) => await verifier.verify(token, { ...options, audience: config.defaultAudience }) },
+      storedRevocationCheck(storage.accessTokenStatus))
   })
   await app.register(userinfoRoutes)
   await app.register(apiMeRoutes)
@@ -198,7 +202,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log, config.webhooks.retentionSeconds)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds)
   app.addHook('onClose', async () => stopPurge())
   return app
 }

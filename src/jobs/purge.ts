@@ -7,6 +7,15 @@ import type { Storage } from '../storage/index.js'
 import { purgeExpiredSessions } from '../storage/session-store.js'
 
 export const PURGE_BATCH = 500
+
+/**
+ * How long a consumed device code is kept past its expiry: CONSUMED_RETENTION_SECONDS, and
+ * never less than an access token it issued may live, because requireScope and
+ * introspection refuse a token whose grant row is gone (access-token-status-store.ts).
+ */
+export function consumedRetentionSeconds (config: { consumedRetentionSeconds: number, accessTokenTtlSeconds: number, clockToleranceSeconds: number }): number {
+  return Math.max(config.consumedRetentionSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+}
 const MAX_BATCHES_PER_RUN = 20
 
 export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number, webhookRetentionSeconds = 604800): Promise<number> {

@@ -1,7 +1,7 @@
 // The person's side of RFC 8628 (§3.3): enter the code, sign in, confirm, decide.
 // Mistakes redraw the form with a message (node-oidc-provider's re_render_errors);
 // a GET never changes the authorization; every POST carries a CSRF token.
-import { randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { EventVetoedError } from '../events/types.js'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
@@ -59,13 +59,15 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     const body = request.body as { user_code?: string }
     const entered = body.user_code ?? ''
     const session = request.session
-    session.visitor ??= randomBytes(16).toString('base64url')
+    // Derived from the session id, not random: parallel first posts of one session
+    // must share one per-session budget (it is kept across the sign-in regeneration).
+    session.visitor ??= createHash('sha256').update(session.sessionId).digest('base64url').slice(0, 22)
     const visitor = { ip: request.ip, session: session.visitor }
     const now = new Date(clock())
 
-    const locked = await userCodeGuard.lockedUntil(visitor, now)
-    if (locked !== null) {
-      return await renderEntry(reply, entered, `Too many incorrect codes. For your security, code entry is paused until ${formatRetry(locked)}.`, 429)
+    const reservation = await userCodeGuard.reserve(visitor, now)
+    if (!reservation.ok) {
+      return await renderEntry(reply, entered, `Too many incorrect codes. For your security, code entry is paused until ${formatRetry(reservation.until)}.`, 429)
     }
 
     const code = normalizeUserCode(entered)
@@ -73,16 +75,16 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       ? await storage.devices.findByUserCodeHash(userCodeHmac(secrets.userCodeKey, code))
       : null
     if (rec === null) {
-      // §5.1: malformed entries count against the budget too.
-      await userCodeGuard.failed(visitor, now)
+      // §5.1: malformed entries count against the budget too (the attempt stays taken).
       // This wrong code used up a budget: report it once, not on every refusal after it.
-      const limited = await userCodeGuard.lockedUntil(visitor, now)
-      if (limited !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: limited.toISOString() })
+      if (reservation.spent !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: reservation.spent.toISOString() })
       const hint = code.length === codeLength
         ? 'That code was not recognised. Check the code on your device and try again.'
         : `Codes have ${codeLength} letters, like ${formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength))}. Check the code on your device and try again.`
       return await renderEntry(reply, entered, hint, 400)
     }
+    // A code that exists is not a guess against the bound: give the attempt back.
+    await reservation.release()
     const closed = closedReason(rec)
     if (closed !== null) return await renderMessage(reply, 'This code cannot be used', closed, 410)
 

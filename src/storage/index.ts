@@ -1,4 +1,5 @@
 // The storage bundle: every store the app needs, over one Prisma client.
+import { HotAccessTokenStatusStore } from './access-token-status-store.js'
 import type { DatabaseTarget } from './database-url.js'
 import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
@@ -29,6 +30,8 @@ export interface Storage {
   readonly refreshTokens: PrismaRefreshTokenStore
   readonly resourceServers: PrismaResourceServerStore
   readonly revokedTokens: PrismaRevokedTokenStore
+  /** Whether an access token's grant, user, client and jti still stand (requireScope, introspection). */
+  readonly accessTokenStatus: HotAccessTokenStatusStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
   /** Upstream sign-in: external identities linked to accounts. */
@@ -62,6 +65,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     refreshTokens: new PrismaRefreshTokenStore(db),
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
+    accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
     identities: new PrismaIdentityStore(db),
     async ping () { await db.$queryRawUnsafe('SELECT 1') },

@@ -137,7 +137,8 @@ t.test('before hooks veto approval, sign-in and user creation', async t => {
   t.match(refused.body, 'Devices that stay signed in need IT approval.')
   t.equal((await poll(app, client.id, flow.device_code)).json().error, 'authorization_pending', 'nothing changed')
   // The code is still undecided: the person can still deny it.
-  t.match((await browser.post('/activate/confirm', { decision: 'deny' })).body, 'Request denied')
+  t.equal((await browser.post('/activate/confirm', { decision: 'deny' })).statusCode, 303, 'Post/Redirect/Get')
+  t.match((await browser.follow()).body, 'Request denied')
   const ok = await startDeviceFlow(app, client.id, { scope: 'openid' })
   t.match((await browser.decide(ok.user_code, 'alice', PASSWORD, 'approve')).body, 'Device connected', 'a scope the hook allows')
   await events.drain()

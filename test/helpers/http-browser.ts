@@ -1,73 +1,53 @@
-// A small browser over real HTTP (fetch): cookies per origin, redirects followed one at a
-// time (so a test can stop at or tamper with any hop), and the CSRF token of the last form.
-// For flows that cross servers (codepair ↔ an upstream OpenID provider); the inject-based
-// Browser in browser.ts covers codepair alone.
+// A browser over real HTTP (fetch to a listening codepair): keeps cookies, reads the
+// CSRF token from the last form, follows nothing by itself. `forwardedFor` sends
+// X-Forwarded-For, which the server honours with TRUST_PROXY on.
+import { form } from './oauth.js'
 
-export interface HttpResponse {
-  url: string
-  status: number
-  headers: Headers
-  body: string
-  location: string | undefined
-}
+export interface PageResponse { status: number, location: string | null, body: string }
 
 export class HttpBrowser {
-  /** origin → cookie name → value (paths ignored: one flow at a time). */
-  readonly cookies = new Map<string, Map<string, string>>()
+  readonly cookies = new Map<string, string>()
   csrf = ''
-  last: HttpResponse | undefined
 
-  private jar (url: URL): Map<string, string> {
-    let jar = this.cookies.get(url.origin)
-    if (jar === undefined) this.cookies.set(url.origin, jar = new Map())
-    return jar
+  constructor (private readonly origin: string, private readonly forwardedFor?: string) {}
+
+  private headers (extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { ...extra }
+    if (this.cookies.size > 0) h.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+    if (this.forwardedFor !== undefined) h['x-forwarded-for'] = this.forwardedFor
+    return h
   }
 
-  private async request (url: string, init: RequestInit = {}): Promise<HttpResponse> {
-    const u = new URL(url)
-    const jar = this.jar(u)
-    const headers = new Headers(init.headers)
-    if (jar.size > 0) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '))
-    const res = await fetch(u, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(60_000) })
+  private async remember (res: Response): Promise<PageResponse> {
     for (const line of res.headers.getSetCookie()) {
       const [pair = '', ...attrs] = line.split(';')
       const eq = pair.indexOf('=')
       const name = pair.slice(0, eq).trim()
-      const value = pair.slice(eq + 1).trim()
-      const expired = attrs.some(a => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && new Date(a.split('=')[1] ?? '').getTime() < Date.now()))
-      if (expired || value === '') jar.delete(name)
-      else jar.set(name, value)
+      const expired = attrs.some(a => /^\s*expires=/i.test(a) && new Date(a.split('=')[1] ?? '').getTime() < Date.now())
+      if (expired) this.cookies.delete(name)
+      else this.cookies.set(name, pair.slice(eq + 1).trim())
     }
     const body = await res.text()
-    const location = res.headers.get('location') ?? undefined
     const m = /name="_csrf" value="([^"]*)"/.exec(body)
     if (m?.[1] !== undefined && m[1] !== '') this.csrf = m[1]
-    this.last = { url: u.href, status: res.status, headers: res.headers, body, location: location === undefined ? undefined : new URL(location, u).href }
-    return this.last
+    return { status: res.status, location: res.headers.get('location'), body }
   }
 
-  async get (url: string): Promise<HttpResponse> {
-    return await this.request(url)
+  async get (path: string): Promise<PageResponse> {
+    return await this.remember(await fetch(`${this.origin}${path}`, { headers: this.headers(), redirect: 'manual' }))
   }
 
-  async post (url: string, fields: Record<string, string>, csrf: string | null = this.csrf): Promise<HttpResponse> {
-    const body = new URLSearchParams(csrf === null ? fields : { ...fields, _csrf: csrf })
-    return await this.request(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  async post (path: string, fields: Record<string, string>): Promise<PageResponse> {
+    return await this.remember(await fetch(`${this.origin}${path}`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/x-www-form-urlencoded' }),
+      body: form({ ...fields, _csrf: this.csrf }),
+      redirect: 'manual'
+    }))
   }
 
-  /**
-   * Follows redirects from the last response until a page that is not a redirect, or until
-   * `stopAt` says so for the next URL. `rewrite` may change a URL before it is requested.
-   */
-  async follow (opts: { stopAt?: (next: URL) => boolean, rewrite?: (next: URL) => URL, max?: number } = {}): Promise<HttpResponse> {
-    for (let i = 0; i < (opts.max ?? 20); i++) {
-      const next = this.last?.location
-      if (next === undefined || this.last === undefined || this.last.status < 300 || this.last.status >= 400) return this.last as HttpResponse
-      let url = new URL(next)
-      if (opts.stopAt?.(url) === true) return this.last
-      if (opts.rewrite !== undefined) url = opts.rewrite(url)
-      await this.get(url.href)
-    }
-    throw new Error('too many redirects')
+  async follow (res: PageResponse): Promise<PageResponse> {
+    if (res.location === null) throw new Error(`not a redirect: ${res.status}`)
+    return await this.get(res.location)
   }
 }

@@ -8,7 +8,7 @@ import { EVENT_TYPES, type CodepairEvent, type Hooks } from '../../src/events/ty
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
 import { systemClockTest } from '../helpers/clock.js'
 import { eachDatabase, freshSqliteUrl } from '../helpers/db.js'
-import { HttpBrowser, type HttpResponse } from '../helpers/http-browser.js'
+import { CrossOriginBrowser as HttpBrowser, type HttpResponse } from '../helpers/cross-origin-browser.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 import { createUpstreamIdp, providerEntry, providersFile, type UpstreamIdp } from '../helpers/upstream-idp.js'
 
