@@ -1,7 +1,7 @@
-// A small browser over real HTTP (fetch) across origins: cookies per origin, redirects followed one at a
-// time (so a test can stop at or tamper with any hop), and the CSRF token of the last form.
-// For flows that cross servers (codepair ↔ an upstream OpenID provider); the inject-based
-// Browser in browser.ts covers codepair alone.
+// A small browser over real HTTP (fetch) for flows that cross servers (codepair ↔ an
+// upstream OpenID provider): cookies per origin, absolute URLs, redirects followed one at
+// a time (so a test can stop at or tamper with any hop), and the CSRF token of the last
+// form. http-browser.ts is the one-origin version; browser.ts goes through inject.
 
 export interface HttpResponse {
   url: string

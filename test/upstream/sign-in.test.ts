@@ -8,7 +8,7 @@ import { EVENT_TYPES, type CodepairEvent, type Hooks } from '../../src/events/ty
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
 import { systemClockTest } from '../helpers/clock.js'
 import { eachDatabase, freshSqliteUrl } from '../helpers/db.js'
-import { CrossOriginBrowser as HttpBrowser, type HttpResponse } from '../helpers/cross-origin-browser.js'
+import { CrossOriginBrowser, type HttpResponse } from '../helpers/cross-origin-browser.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 import { createUpstreamIdp, providerEntry, providersFile, type UpstreamIdp } from '../helpers/upstream-idp.js'
 
@@ -22,7 +22,7 @@ interface Setup {
   app: FastifyInstance
   issuer: string
   idp: UpstreamIdp
-  browser: HttpBrowser
+  browser: CrossOriginBrowser
   seen: CodepairEvent[]
   /** Every event so far, once the hooks have run. */
   events: () => Promise<CodepairEvent[]>
@@ -41,7 +41,7 @@ async function setup (t: Test, databaseUrl: string, opts: { provider?: Record<st
   idp.redirectUri = `${ctx.issuer}/login/upstream/idp/callback`
   if (opts.startIdp !== false) await idp.start()
   const events = async () => { await ctx.app.codepair.events.drain(); return rec.seen }
-  return { app: ctx.app, issuer: ctx.issuer, idp, browser: new HttpBrowser(), seen: rec.seen, events }
+  return { app: ctx.app, issuer: ctx.issuer, idp, browser: new CrossOriginBrowser(), seen: rec.seen, events }
 }
 
 /**
@@ -117,7 +117,7 @@ await eachDatabase(t, 'approve a device after signing in upstream (account creat
   t.equal(claims.sub, user.id, 'for the account created upstream')
 
   // The password form cannot be used for an account that has no password.
-  const other = new HttpBrowser()
+  const other = new CrossOriginBrowser()
   await other.get(`${issuer}/login`)
   const pw = await other.post(`${issuer}/login`, { username: 'dana', password: 'any password at all' })
   t.equal(pw.status, 401, 'no password works for an upstream-only account')
@@ -132,7 +132,7 @@ await eachDatabase(t, 'approve a device after signing in upstream (account creat
   t.match(JSON.parse(outbox[0]?.payload ?? '{}'), { type: 'user.created', data: { source: 'upstream', provider: 'idp' } })
 
   // A second sign-in with the same identity: the same account, nothing created.
-  const again = new HttpBrowser()
+  const again = new CrossOriginBrowser()
   const second = await upstreamSignIn({ ...s, browser: again })
   t.equal(second.location, `${issuer}/activate`)
   t.equal(await app.codepair.storage.db.user.count(), 1, 'no second account')
@@ -159,13 +159,13 @@ await eachDatabase(t, 'provider down: a clear page, local sign-in still works, a
 
   // The provider comes back: discovery was not cached as failed.
   await idp.start()
-  const fresh = new HttpBrowser()
+  const fresh = new CrossOriginBrowser()
   const back = await upstreamSignIn({ ...s, browser: fresh })
   t.equal(back.status, 303)
   t.equal(back.location, `${issuer}/activate`)
 
   // Down again after discovery: the token endpoint cannot be reached on the way back.
-  const third = new HttpBrowser()
+  const third = new CrossOriginBrowser()
   await third.get(`${issuer}/login/upstream/idp`)
   await third.follow({ stopAt: u => u.pathname.endsWith('/callback') })
   const callback = third.last?.location ?? ''
@@ -181,7 +181,7 @@ await eachDatabase(t, 'state, nonce and the ID token are checked', async (t, dat
   const { app, issuer } = s
 
   await t.test('a tampered state is refused', async t => {
-    const browser = new HttpBrowser()
+    const browser = new CrossOriginBrowser()
     const res = await upstreamSignIn({ ...s, browser }, u => {
       if (u.pathname.endsWith('/callback')) u.searchParams.set('state', 'x' + (u.searchParams.get('state') ?? '').slice(1))
       return u
@@ -192,7 +192,7 @@ await eachDatabase(t, 'state, nonce and the ID token are checked', async (t, dat
   })
 
   await t.test('a tampered nonce is refused', async t => {
-    const browser = new HttpBrowser()
+    const browser = new CrossOriginBrowser()
     // The authorization request leaves with another nonce: the ID token carries that one.
     const res = await upstreamSignIn({ ...s, browser }, u => {
       if (u.origin === s.idp.issuer && u.pathname === '/auth') u.searchParams.set('nonce', 'attacker-chosen-nonce-value-0123456789')
@@ -204,7 +204,7 @@ await eachDatabase(t, 'state, nonce and the ID token are checked', async (t, dat
   })
 
   await t.test('a tampered ID token is refused', async t => {
-    const browser = new HttpBrowser()
+    const browser = new CrossOriginBrowser()
     // Another sub in the payload, the provider's signature kept: the signature no longer matches.
     s.idp.tamperIdToken = token => {
       const [h, p, sig] = token.split('.')
@@ -219,24 +219,24 @@ await eachDatabase(t, 'state, nonce and the ID token are checked', async (t, dat
   })
 
   await t.test('an answer replayed, or carried to another browser, is refused', async t => {
-    const browser = new HttpBrowser()
+    const browser = new CrossOriginBrowser()
     await browser.get(`${issuer}/login/upstream/idp`)
     await browser.follow({ stopAt: u => u.pathname.endsWith('/callback') })
     const callback = browser.last?.location ?? ''
-    const elsewhere = new HttpBrowser()
+    const elsewhere = new CrossOriginBrowser()
     const stolen = await elsewhere.get(callback)
     t.equal(stolen.status, 400)
     t.match(stolen.body, 'does not belong to a sign-in started in this browser')
     const first = await browser.get(callback)
     t.equal(first.status, 303, 'the browser that started it signs in')
-    const replay = new HttpBrowser()
+    const replay = new CrossOriginBrowser()
     await replay.get(`${issuer}/login/upstream/idp`) // a sign-in of its own, pending
     const replayed = await replay.get(callback)
     t.equal(replayed.status, 400, 'another session\'s state does not match')
   })
 
   await t.test('the provider refuses: a clear page', async t => {
-    const browser = new HttpBrowser()
+    const browser = new CrossOriginBrowser()
     s.idp.refuse = { error: 'access_denied', error_description: 'The person said no' }
     const res = await upstreamSignIn({ ...s, browser })
     t.equal(res.status, 400)
@@ -254,7 +254,7 @@ await eachDatabase(t, 'linking by e-mail only when the provider verified it', as
   const alice = await addUser(app) // alice@example.com
 
   idp.next = { sub: 'mallory-at-idp', email: 'ALICE@example.com', email_verified: false, preferred_username: 'alice' }
-  const browser = new HttpBrowser()
+  const browser = new CrossOriginBrowser()
   const refused = await upstreamSignIn({ ...s, browser })
   t.equal(refused.status, 403)
   t.match(refused.body, 'has not confirmed that this address is yours')
@@ -266,7 +266,7 @@ await eachDatabase(t, 'linking by e-mail only when the provider verified it', as
 
   // (A new browser each time: the provider remembers who signed in there.)
   idp.next = { sub: 'alice-at-idp', email: 'Alice@Example.com', email_verified: true, preferred_username: 'alice.a' }
-  const real = new HttpBrowser()
+  const real = new CrossOriginBrowser()
   const linked = await upstreamSignIn({ ...s, browser: real })
   t.equal(linked.status, 303, 'a verified e-mail links')
   t.equal(await signedInAs({ ...s, browser: real }), 'alice')
@@ -275,14 +275,14 @@ await eachDatabase(t, 'linking by e-mail only when the provider verified it', as
 
   // Another person at the provider claiming the same verified address: not merged into alice.
   idp.next = { sub: 'second-alice', email: 'alice@example.com', email_verified: true }
-  const other = new HttpBrowser()
+  const other = new CrossOriginBrowser()
   const second = await upstreamSignIn({ ...s, browser: other })
   t.equal(second.status, 403)
   t.match(second.body, 'already connected to another Test IdP account')
 
   // No account with that e-mail: one is created.
   idp.next = { sub: 'newcomer', email: 'new@corp.example', email_verified: true, preferred_username: 'alice' }
-  const fresh = new HttpBrowser()
+  const fresh = new CrossOriginBrowser()
   t.equal((await upstreamSignIn({ ...s, browser: fresh })).status, 303)
   t.equal(await signedInAs({ ...s, browser: fresh }), 'alice-idp', 'a taken username is never reused: a new, different one')
 })
@@ -292,7 +292,7 @@ await eachDatabase(t, 'existing-only refuses unknown people and signs in linked 
   const { app, idp } = s
   const alice = await addUser(app)
   idp.next = { sub: 'stranger', email: 'alice@example.com', email_verified: true, preferred_username: 'alice' }
-  const browser = new HttpBrowser()
+  const browser = new CrossOriginBrowser()
   const refused = await upstreamSignIn({ ...s, browser })
   t.equal(refused.status, 403)
   t.match(refused.body, 'Your Test IdP account is not connected to an account here. Ask an administrator to connect it.')
@@ -305,7 +305,7 @@ await eachDatabase(t, 'existing-only refuses unknown people and signs in linked 
   t.equal(await signedInAs({ ...s, browser }), 'alice')
 
   await app.codepair.storage.db.user.update({ where: { id: alice.id }, data: { enabled: false } })
-  const disabled = new HttpBrowser()
+  const disabled = new CrossOriginBrowser()
   const res = await upstreamSignIn({ ...s, browser: disabled })
   t.equal(res.status, 403)
   t.match(res.body, 'Your account here is disabled')
@@ -317,7 +317,7 @@ await eachDatabase(t, 'a before hook vetoes the account creation', async (t, dat
   })
   const { app, idp } = s
   idp.next = { sub: 'outsider', email: 'someone@gmail.example', email_verified: true, preferred_username: 'outsider' }
-  const browser = new HttpBrowser()
+  const browser = new CrossOriginBrowser()
   const res = await upstreamSignIn({ ...s, browser })
   t.equal(res.status, 403)
   t.match(res.body, 'An account could not be created for you: only corp.example people may use this server')
@@ -325,7 +325,7 @@ await eachDatabase(t, 'a before hook vetoes the account creation', async (t, dat
   t.equal(await app.codepair.storage.db.externalIdentity.count(), 0)
 
   idp.next = { sub: 'insider', email: 'eve@corp.example', email_verified: true, preferred_username: 'eve' }
-  const insider = new HttpBrowser()
+  const insider = new CrossOriginBrowser()
   t.equal((await upstreamSignIn({ ...s, browser: insider })).status, 303)
   t.equal(await signedInAs({ ...s, browser: insider }), 'eve')
 })
