@@ -21,6 +21,8 @@ declare module 'fastify' {
   }
 }
 
+const PROVIDER_PARAMS = { params: { type: 'object', properties: { provider: { type: 'string', maxLength: 64 } }, required: ['provider'] } } as const
+
 export default async function upstreamSignInRoutes (app: FastifyInstance): Promise<void> {
   const { config, upstream, events } = app.codepair
 
@@ -50,7 +52,7 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
 
   app.get('/login/upstream/:provider', {
     config: PAGE_ROUTE,
-    schema: { params: { type: 'object', properties: { provider: { type: 'string', maxLength: 64 } }, required: ['provider'] } }
+    schema: PROVIDER_PARAMS
   }, async (request, reply) => {
     const provider = upstream.providers.get((request.params as { provider: string }).provider)
     if (provider === undefined) return await page(reply, 404, 'Unknown sign-in option', 'There is no such sign-in option here.')
@@ -67,7 +69,7 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
 
   app.get('/login/upstream/:provider/callback', {
     config: PAGE_ROUTE,
-    schema: { params: { type: 'object', properties: { provider: { type: 'string', maxLength: 64 } }, required: ['provider'] } }
+    schema: PROVIDER_PARAMS
   }, async (request, reply) => {
     const provider = upstream.providers.get((request.params as { provider: string }).provider)
     if (provider === undefined) return await page(reply, 404, 'Unknown sign-in option', 'There is no such sign-in option here.')

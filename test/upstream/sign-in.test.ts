@@ -62,7 +62,7 @@ async function upstreamSignIn (s: Setup, rewrite?: (u: URL) => URL): Promise<Htt
 async function signedInAs (s: Setup): Promise<string | null> {
   const confirm = await s.browser.get(`${s.issuer}/account/devices`)
   if (confirm.status !== 200) return null
-  return /Signed in as <strong>([^<]*)<\/strong>/.exec(confirm.body)?.[1] ?? 'unknown'
+  return /Signed in as (?:<strong>)?([a-z0-9._@-]+?)(?:<\/strong>)?\.?</.exec(confirm.body)?.[1] ?? 'unknown'
 }
 
 async function sessionData (app: FastifyInstance, userId: string): Promise<Record<string, any>> {
