@@ -30,6 +30,8 @@ import qrRoutes from './routes/qr.js'
 import revocationRoutes from './routes/revocation.js'
 import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
+import { Metrics } from './metrics/metrics.js'
+import metricsPlugin from './metrics/plugin.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler from './plugins/error-handler.js'
@@ -70,6 +72,8 @@ export interface Services {
   events: EventBus
   /** "Sign in with …" upstream OpenID Connect providers (UPSTREAM_PROVIDERS_FILE). */
   upstream: UpstreamSignIn
+  /** The Prometheus metrics (src/metrics); undefined when METRICS_ENABLED=false. */
+  metrics: Metrics | undefined
 }
 
 declare module 'fastify' {
@@ -134,6 +138,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
+    const liveCodes = new LiveCodeGauge(storage.devices, clock)
+    const metrics = config.metrics.enabled
+      ? new Metrics({ liveCodes: async () => await storage.devices.countLive(new Date(clock())), maxLiveCodes: config.maxLiveCodes, timing: storage.timing })
+      : undefined
+    if (metrics !== undefined) {
+      const unobserve = events.bus.observe(metrics.event)
+      app.addHook('onClose', async () => { unobserve(); metrics.close() })
+    }
     const grants = new GrantRegistry()
       .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock, events.bus,
         (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
@@ -151,9 +163,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       grants,
       accountGuard,
       events: events.bus,
+      metrics,
       revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock, events.bus),
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
-      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, liveCodes, clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
       upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log)
@@ -166,6 +179,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   await app.register(errorHandler)
+  await app.register(metricsPlugin, { metrics: app.codepair.metrics })
   await app.register(fastifyFormbody)
   await app.register(rateLimit)
 
@@ -202,7 +216,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds,
+    (ok, rows) => app.codepair.metrics?.purgeRun(ok, rows))
   app.addHook('onClose', async () => stopPurge())
   return app
 }

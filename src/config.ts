@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import type { LogFormat } from './logger.js'
+import { parseAllowList, type AllowList } from './metrics/allow-list.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
@@ -81,6 +82,14 @@ export interface Config {
   readonly upstreamProviders: readonly UpstreamProviderConfig[]
   /** The username/password form on /login (PASSWORD_SIGN_IN); off needs an upstream provider. */
   readonly passwordSignIn: boolean
+  /** GET /metrics (Prometheus): README "Metrics". */
+  readonly metrics: {
+    readonly enabled: boolean
+    /** Peers (socket addresses) allowed to read it. */
+    readonly allow: AllowList
+    /** Serve it on this port of HOST instead of PORT (then not on PORT); undefined = PORT. */
+    readonly port: number | undefined
+  }
 }
 
 export class ConfigError extends Error {
@@ -172,7 +181,10 @@ const schema = z.object({
   WEBHOOK_POLL_MS: int(50, 60000, 1000),
   WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
   UPSTREAM_PROVIDERS_FILE: z.string().trim().optional(),
-  PASSWORD_SIGN_IN: bool(true)
+  PASSWORD_SIGN_IN: bool(true),
+  METRICS_ENABLED: bool(true),
+  METRICS_ALLOW: z.string().trim().default('127.0.0.0/8,::1'),
+  METRICS_PORT: int(1, 65535, 0)
 })
 
 /**
@@ -261,7 +273,16 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
     problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
   }
-  if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
+  let metricsAllow: AllowList | undefined
+  try {
+    metricsAllow = parseAllowList(e.METRICS_ALLOW)
+  } catch (err) {
+    problems.push(`METRICS_ALLOW: ${(err as Error).message}`)
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (leave it empty to serve /metrics on PORT)')
+  }
+  if (problems.length > 0 || database === undefined || metricsAllow === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
   if (e.TRUST_PROXY !== undefined && e.TRUST_PROXY !== '') {
@@ -326,7 +347,12 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
     },
     upstreamProviders,
-    passwordSignIn: e.PASSWORD_SIGN_IN
+    passwordSignIn: e.PASSWORD_SIGN_IN,
+    metrics: {
+      enabled: e.METRICS_ENABLED,
+      allow: metricsAllow,
+      port: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT
+    }
   })
 }
 

@@ -36,15 +36,25 @@ export async function purgeOnce (storage: Storage, clock: Clock, consumedRetenti
   return total
 }
 
-export function startPurgeJob (storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger, webhookRetentionSeconds?: number): () => void {
+/** `onRun(ok, rows)`: after each run (the metrics count runs and rows). */
+export function startPurgeJob (
+  storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger, webhookRetentionSeconds?: number,
+  onRun: (ok: boolean, rows: number) => void = () => {}
+): () => void {
   if (intervalSeconds === 0) return () => {}
   let running = false
   const timer = setInterval(() => {
     if (running) return
     running = true
     purgeOnce(storage, clock, retentionSeconds, webhookRetentionSeconds)
-      .then(n => { if (n > 0) log.info({ purged: n }, 'purged expired rows') })
-      .catch(err => log.warn({ err }, 'purge failed; will retry'))
+      .then(n => {
+        onRun(true, n)
+        if (n > 0) log.info({ purged: n }, 'purged expired rows')
+      })
+      .catch(err => {
+        onRun(false, 0)
+        log.warn({ err }, 'purge failed; will retry')
+      })
       .finally(() => { running = false })
   }, intervalSeconds * 1000)
   timer.unref()

@@ -1,4 +1,4 @@
-// Scope strings (RFC 6749 §3.3) and how they read to a person on the confirmation page.
+// Scope strings (RFC 6749 §3.3). How they read to a person: src/i18n/page-text.ts and the catalogues.
 import { InvalidScopeError } from './errors.js'
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -19,15 +19,4 @@ export function formatScope (scopes: Iterable<string>): string {
 
 export function splitList (value: string): string[] {
   return value.split(/[\s,]+/).filter(s => s !== '')
-}
-
-const PLAIN_WORDS: Record<string, string> = {
-  openid: 'Confirm who you are (your account identifier)',
-  profile: 'See your name and username',
-  email: 'See your email address',
-  offline_access: 'Stay signed in on this device until you sign it out'
-}
-
-export function describeScope (scope: string): string {
-  return PLAIN_WORDS[scope] ?? `Access “${scope}”`
 }

@@ -6,6 +6,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError, InvalidClientError, SlowDownError } from '../oauth/errors.js'
 import { isStorageUnavailable } from '../storage/errors.js'
+import type { TFunction } from 'i18next'
+import { requestText } from './i18n.js'
 import { plainHttpToHttpsIssuer, plainHttpWarning } from './pages.js'
 
 export type ErrorFormat = 'oauth' | 'page'
@@ -58,17 +60,17 @@ export function sendOAuthError (reply: FastifyReply, e: OAuthError): FastifyRepl
 }
 
 /** What a person sees for each kind of failure on the browser pages. */
-function pageFor (e: OAuthError, err: FastifyError | Error, plainHttp: string | undefined): { status: number, title: string, message: string } {
+function pageFor (e: OAuthError, err: FastifyError | Error, plainHttp: string | undefined, t: TFunction): { status: number, title: string, message: string } {
   const code = (err as FastifyError).code
   if ((code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') && plainHttp !== undefined) {
-    return { status: 403, title: 'This page needs https', message: plainHttp }
+    return { status: 403, title: t('error.httpsTitle'), message: plainHttp }
   }
   if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') {
-    return { status: 403, title: 'This form has expired', message: 'The page was open too long or was sent from somewhere else. Go back, reload the page and try again.' }
+    return { status: 403, title: t('error.expiredTitle'), message: t('error.expiredBody') }
   }
-  if (e.status === 503) return { status: 503, title: 'Temporarily unavailable', message: 'We could not reach our database. Please try again in a few seconds.' }
-  if (e.status >= 500) return { status: 500, title: 'Something went wrong', message: 'An unexpected error occurred on our side. Please try again.' }
-  return { status: e.status, title: 'We could not handle that request', message: 'Please go back and try again.' }
+  if (e.status === 503) return { status: 503, title: t('error.unavailableTitle'), message: t('error.unavailableBody') }
+  if (e.status >= 500) return { status: 500, title: t('error.serverTitle'), message: t('error.serverBody') }
+  return { status: e.status, title: t('error.badRequestTitle'), message: t('error.badRequestBody') }
 }
 
 export default fp(async function errorHandler (app: FastifyInstance) {
@@ -76,11 +78,12 @@ export default fp(async function errorHandler (app: FastifyInstance) {
     const e = toOAuthError(err, request)
     if (request.routeOptions.config?.errorFormat === 'page' && typeof reply.view === 'function') {
       const { config } = app.codepair
-      const page = pageFor(e, err, plainHttpToHttpsIssuer(request, config) ? plainHttpWarning(config.issuer) : undefined)
+      const text = requestText(request)
+      const page = pageFor(e, err, plainHttpToHttpsIssuer(request, config) ? plainHttpWarning(request, config.issuer) : undefined, text.t)
       reply.code(page.status)
       if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
       // The message already says it when the page needs https: no banner above it.
-      return await reply.view('message', { title: page.title, message: page.message, csrfToken: '', insecureWarning: undefined })
+      return await reply.view('message', { title: page.title, message: page.message, csrfToken: '', insecureWarning: undefined, t: text.t, lang: text.lang })
     }
     return sendOAuthError(reply, e)
   })

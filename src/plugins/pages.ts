@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import fp from 'fastify-plugin'
 import { PrismaSessionStore } from '../storage/session-store.js'
+import i18n, { requestText } from './i18n.js'
 
 declare module 'fastify' {
   interface Session {
@@ -38,10 +39,8 @@ export function plainHttpToHttpsIssuer (request: FastifyRequest, config: Pick<Co
   return config.secureCookies && config.trustProxy === false && request.protocol === 'http' && request.headers['x-forwarded-proto'] !== 'https'
 }
 
-export function plainHttpWarning (issuer: string): string {
-  return `This page was opened over plain http, but this server's address (ISSUER) is ${issuer}. ` +
-    'Your browser keeps the sign-in cookie for https only, so forms here cannot work. ' +
-    `Open ${issuer} instead; the server's operator can also set ISSUER to an http:// address for local testing.`
+export function plainHttpWarning (request: FastifyRequest, issuer: string): string {
+  return requestText(request).t('error.plainHttp', { issuer })
 }
 
 /** Route config for browser pages: errors render as a page, not RFC 6749 JSON. */
@@ -87,19 +86,22 @@ export default fp(async function pages (app: FastifyInstance) {
     getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf
   })
   await app.register(fastifyView, {
-    engine: { eta: new Eta({ autoEscape: true }) },
+    // Every template gets `t` (the page's translator, from reply.locals) as a plain name.
+    engine: { eta: new Eta({ autoEscape: true, functionHeader: 'const t = it.t;' }) },
     root: VIEWS_DIR,
     viewExt: 'eta',
     production: true, // templates are read once
     defaultContext: { issuer: config.issuer }
   })
+  // After @fastify/view, whose own onRequest hook resets reply.locals.
+  await app.register(i18n, { config })
 
   let warned = false
   app.addHook('onRequest', async (request, reply) => {
     if (!plainHttpToHttpsIssuer(request, config)) return
     // @fastify/view merges reply.locals into every template's data (its types omit it).
     const withLocals = reply as unknown as { locals?: Record<string, unknown> }
-    withLocals.locals = { ...withLocals.locals, insecureWarning: plainHttpWarning(config.issuer) }
+    withLocals.locals = { ...withLocals.locals, insecureWarning: plainHttpWarning(request, config.issuer) }
     if (!warned) {
       warned = true
       request.log.warn(`a page was requested over plain http but ISSUER is ${config.issuer} and TRUST_PROXY is off: browsers drop Secure cookies on http, so forms fail with "This form has expired". Serve codepair behind a TLS proxy and set TRUST_PROXY, or use an http ISSUER for local testing`)

@@ -2,14 +2,15 @@
 // disconnects any of them, which revokes its grant and refresh tokens at once
 // (RFC-CHECKLIST "Tokens": revoked when the person revokes the device; RFC 9700 §4.14).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { describeScope, parseScope } from '../oauth/scopes.js'
+import type { PageText } from '../i18n/page-text.js'
+import { parseScope } from '../oauth/scopes.js'
 import type { ConnectedDevice } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { formatWhen } from './activate.js'
 
-const NOTICES: Record<string, string> = {
-  disconnected: 'The device was disconnected. It can no longer get new access to your account.',
-  missing: 'That device is not connected to your account, or it was already disconnected.'
+function notice ({ t }: PageText, which: unknown): string | undefined {
+  if (which === 'disconnected') return t('devices.noticeDisconnected')
+  if (which === 'missing') return t('devices.noticeMissing')
+  return undefined
 }
 
 export default async function accountRoutes (app: FastifyInstance): Promise<void> {
@@ -38,29 +39,30 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     return await reply.view('devices', {
       csrfToken: reply.generateCsrf(),
       username: user.username,
-      notice: NOTICES[String(q.notice)],
-      accessTokenMinutes: Math.ceil(config.accessTokenTtlSeconds / 60),
-      devices: devices.map(d => describe(d, now))
+      notice: notice(request.i18n, q.notice),
+      accessTokenDuration: request.i18n.minutes(Math.ceil(config.accessTokenTtlSeconds / 60)),
+      devices: devices.map(d => describe(request.i18n, d, now))
     })
   })
 
   /** In words a person reads on a phone. */
-  function describe (d: ConnectedDevice, now: number) {
+  function describe (text: PageText, d: ConnectedDevice, now: number) {
+    const { t } = text
     const minutesLeft = Math.max(1, Math.ceil((d.lastActiveAt.getTime() + accessTokenTtlMs - now) / 60000))
     return {
       grantId: d.grantId,
       clientName: d.clientName,
-      scopes: parseScope(d.scope).map(describeScope),
-      approvedAt: formatWhen(d.approvedAt, now),
-      lastActiveAt: d.waiting ? 'Not yet: waiting for the device to collect its access' : formatWhen(d.lastActiveAt, now),
-      requestIp: d.requestIp ?? 'unknown',
-      userAgent: d.userAgent ?? 'unknown',
+      scopes: parseScope(d.scope).map(text.scope),
+      approvedAt: text.when(d.approvedAt, now),
+      lastActiveAt: d.waiting ? t('devices.notYet') : text.when(d.lastActiveAt, now),
+      requestIp: d.requestIp ?? t('common.unknown'),
+      userAgent: d.userAgent ?? t('common.unknown'),
       waiting: d.waiting,
       access: d.waiting
-        ? 'Starts when the device collects it, within a few seconds'
+        ? t('devices.accessWaiting')
         : d.staysConnected
-          ? 'Until you disconnect it'
-          : `Ends in about ${minutesLeft} minute${minutesLeft === 1 ? '' : 's'}; it cannot be renewed`
+          ? t('devices.accessUntilDisconnected')
+          : t('devices.accessEnds', { duration: text.minutes(minutesLeft) })
     }
   }
 
@@ -72,7 +74,7 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
     const now = clock()
     const device = (await storage.connectedDevices.listConnected(userId, new Date(now), accessTokenTtlMs)).find(d => d.grantId === grant)
     if (device === undefined) return await reply.code(303).redirect('/account/devices?notice=missing')
-    return await reply.view('disconnect', { csrfToken: reply.generateCsrf(), device: describe(device, now) })
+    return await reply.view('disconnect', { csrfToken: reply.generateCsrf(), device: describe(request.i18n, device, now) })
   })
 
   app.post('/account/devices/disconnect', {

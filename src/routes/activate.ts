@@ -2,25 +2,13 @@
 // Mistakes redraw the form with a message (node-oidc-provider's re_render_errors);
 // a GET never changes the authorization; every POST carries a CSRF token.
 import { createHash } from 'node:crypto'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EventVetoedError } from '../events/types.js'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
-import { describeScope, parseScope } from '../oauth/scopes.js'
+import type { PageText } from '../i18n/page-text.js'
+import { parseScope } from '../oauth/scopes.js'
 import type { DeviceAuthorizationRecord } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-
-export function formatWhen (d: Date, now: number): string {
-  const minutes = Math.max(0, Math.round((now - d.getTime()) / 60000))
-  const hours = Math.round(minutes / 60)
-  const days = Math.round(minutes / 1440)
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'} ago`
-  const ago = minutes === 0 ? 'just now' : minutes < 60 ? plural(minutes, 'minute') : hours < 48 ? plural(hours, 'hour') : plural(days, 'day')
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC (${ago})`
-}
-
-export function formatRetry (d: Date): string {
-  return `${d.toISOString().slice(11, 16)} UTC`
-}
 
 export default async function activateRoutes (app: FastifyInstance): Promise<void> {
   const { config, secrets, storage, userCodeGuard, clock, events } = app.codepair
@@ -35,11 +23,15 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
   }
 
   /** Why a code can no longer be decided, in words for the person; null when it still can. */
-  function closedReason (rec: DeviceAuthorizationRecord): string | null {
-    if (rec.status === 'approved' || rec.status === 'consumed') return 'This code has already been approved. You can return to your device.'
-    if (rec.status === 'denied') return 'This request was denied. If that was a mistake, start again on your device to get a new code.'
-    if (rec.expiresAt.getTime() <= clock()) return 'This code has expired. Start again on your device to get a new code.'
+  function closedReason ({ t }: PageText, rec: DeviceAuthorizationRecord): string | null {
+    if (rec.status === 'approved' || rec.status === 'consumed') return t('closed.approved')
+    if (rec.status === 'denied') return t('closed.denied')
+    if (rec.expiresAt.getTime() <= clock()) return t('closed.expired')
     return null
+  }
+
+  function renderClosed (request: FastifyRequest, reply: FastifyReply, reason: string, status: number) {
+    return renderMessage(reply, request.i18n.t('closed.title'), reason, status)
   }
 
   // §3.3.1: arriving by verification_uri_complete pre-fills the code; the person
@@ -64,10 +56,12 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     session.visitor ??= createHash('sha256').update(session.sessionId).digest('base64url').slice(0, 22)
     const visitor = { ip: request.ip, session: session.visitor }
     const now = new Date(clock())
+    const text = request.i18n
 
     const reservation = await userCodeGuard.reserve(visitor, now)
     if (!reservation.ok) {
-      return await renderEntry(reply, entered, `Too many incorrect codes. For your security, code entry is paused until ${formatRetry(reservation.until)}.`, 429)
+      app.codepair.metrics?.guessRefused()
+      return await renderEntry(reply, entered, text.t('activate.tooManyTries', { time: text.time(reservation.until) }), 429)
     }
 
     const code = normalizeUserCode(entered)
@@ -79,14 +73,14 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       // This wrong code used up a budget: report it once, not on every refusal after it.
       if (reservation.spent !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: reservation.spent.toISOString() })
       const hint = code.length === codeLength
-        ? 'That code was not recognised. Check the code on your device and try again.'
-        : `Codes have ${codeLength} letters, like ${formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength))}. Check the code on your device and try again.`
+        ? text.t('activate.notRecognised')
+        : text.t('activate.wrongShape', { length: codeLength, example: formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength)) })
       return await renderEntry(reply, entered, hint, 400)
     }
     // A code that exists is not a guess against the bound: give the attempt back.
     await reservation.release()
-    const closed = closedReason(rec)
-    if (closed !== null) return await renderMessage(reply, 'This code cannot be used', closed, 410)
+    const closed = closedReason(text, rec)
+    if (closed !== null) return await renderClosed(request, reply, closed, 410)
 
     session.activation = { id: rec.id, userCode: formatUserCode(code) }
     return await reply.code(303).redirect(session.userId === undefined ? '/login' : '/activate/confirm')
@@ -96,19 +90,20 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     const { activation, userId } = request.session
     if (activation === undefined) return await reply.code(303).redirect('/activate')
     if (userId === undefined) return await reply.code(303).redirect('/login')
+    const text = request.i18n
     const rec = await storage.devices.findById(activation.id)
-    if (rec === null) return await renderMessage(reply, 'This code cannot be used', 'This code has expired. Start again on your device to get a new code.', 410)
-    const closed = closedReason(rec)
-    if (closed !== null) return await renderMessage(reply, 'This code cannot be used', closed, 410)
+    if (rec === null) return await renderClosed(request, reply, text.t('closed.expired'), 410)
+    const closed = closedReason(text, rec)
+    if (closed !== null) return await renderClosed(request, reply, closed, 410)
     const [client, user] = await Promise.all([storage.clients.findClient(rec.clientId), storage.users.findUserById(userId)])
     return await reply.view('confirm', {
       csrfToken: reply.generateCsrf(),
       userCode: activation.userCode,
       clientName: client?.name ?? rec.clientId,
-      scopes: parseScope(rec.scope).map(s => ({ name: s, text: describeScope(s) })),
-      requestedAt: formatWhen(rec.createdAt, clock()),
-      requestIp: rec.requestIp ?? 'unknown',
-      userAgent: rec.userAgent ?? 'unknown',
+      scopes: parseScope(rec.scope).map(s => ({ name: s, text: text.scope(s) })),
+      requestedAt: text.when(rec.createdAt, clock()),
+      requestIp: rec.requestIp ?? text.t('common.unknown'),
+      userAgent: rec.userAgent ?? text.t('common.unknown'),
       username: user?.username ?? ''
     })
   })
@@ -125,17 +120,18 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     preHandler: app.csrfProtection
   }, async (request, reply) => {
     const { decision } = request.body as { decision: 'approve' | 'deny' }
+    const text = request.i18n
     const session = request.session
     const { activation, userId } = session
     if (activation === undefined) {
       // Back button after a decision: the activation is gone, nothing changes.
-      return await renderMessage(reply, 'Nothing to confirm', 'This request has already been handled. If you need to connect a device, start again on the device.', 409)
+      return await renderMessage(reply, text.t('decision.nothingTitle'), text.t('decision.nothingBody'), 409)
     }
     if (userId === undefined) return await reply.code(303).redirect('/login')
     const user = await storage.users.findUserById(userId)
     if (user === null || !user.enabled) {
       await session.destroy()
-      return await renderMessage(reply, 'Signed out', 'Your account can no longer approve devices.', 403)
+      return await renderMessage(reply, text.t('decision.signedOutTitle'), text.t('decision.signedOutBody'), 403)
     }
     const now = new Date(clock())
     const rec = await storage.devices.findById(activation.id)
@@ -148,13 +144,13 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     } catch (err) {
       if (!(err instanceof EventVetoedError)) throw err
       // A hook refused the approval: the code stays undecided, so the person may deny it or try later.
-      return await renderMessage(reply, 'This device cannot be connected', err.reason, 403)
+      return await renderMessage(reply, text.t('decision.vetoedTitle'), err.reason, 403)
     }
     session.activation = undefined
     if (!won) {
       const latest = await storage.devices.findById(activation.id)
-      const reason = latest === null ? 'This code has expired.' : closedReason(latest) ?? 'This request was already handled.'
-      return await renderMessage(reply, 'This code cannot be used', reason, 409)
+      const reason = latest === null ? text.t('closed.expired') : closedReason(text, latest) ?? text.t('closed.handled')
+      return await renderClosed(request, reply, reason, 409)
     }
     await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id } }, now)
     // Post/Redirect/Get: Back and reload from the result never re-submit the decision.
@@ -164,10 +160,11 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
 
   app.get('/activate/done', { config: PAGE_ROUTE }, async (request, reply) => {
     const { decided } = request.session
+    const { t } = request.i18n
     if (decided === undefined) return await reply.code(303).redirect('/activate')
     return decided === 'approve'
-      ? await renderMessage(reply, 'Device connected', 'You can return to your device. It will finish signing in within a few seconds.')
-      : await renderMessage(reply, 'Request denied', 'The device was not given access. You can return to your device.')
+      ? await renderMessage(reply, t('decision.approvedTitle'), t('decision.approvedBody'))
+      : await renderMessage(reply, t('decision.deniedTitle'), t('decision.deniedBody'))
   })
 }
 

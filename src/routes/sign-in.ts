@@ -2,7 +2,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { EventVetoedError } from '../events/types.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { formatRetry } from './activate.js'
 
 /** What a sign-in keeps when it regenerates the session (the pending activation above all). */
 export const KEPT_ACROSS_SIGN_IN = ['activation', 'visitor', 'returnTo', 'decided'] as const
@@ -13,9 +12,10 @@ export function afterSignIn (session: FastifyRequest['session']): string {
   return session.returnTo === 'devices' ? '/account/devices' : '/activate'
 }
 
-function intro (session: FastifyRequest['session']): string | undefined {
-  if (session.activation !== undefined) return 'Sign in to continue connecting your device.'
-  return session.returnTo === 'devices' ? 'Sign in to see the devices connected to your account.' : undefined
+function intro (request: FastifyRequest): string | undefined {
+  const { session, i18n: { t } } = request
+  if (session.activation !== undefined) return t('login.introActivation')
+  return session.returnTo === 'devices' ? t('login.introDevices') : undefined
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
@@ -25,7 +25,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
     if (request.session.userId !== undefined) return await reply.code(303).redirect(afterSignIn(request.session))
-    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request.session) })
+    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request) })
   })
 
   app.post('/login', {
@@ -39,26 +39,27 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     preHandler: app.csrfProtection
   }, async (request, reply) => {
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
+    const { t, time } = request.i18n
     const render = (error: string, status: number) => reply.code(status).view('login', {
       ...choices,
-      csrfToken: reply.generateCsrf(), username, error, intro: intro(request.session)
+      csrfToken: reply.generateCsrf(), username, error, intro: intro(request)
     })
-    if (!config.passwordSignIn) return await render('Sign-in with a password is turned off here. Use one of the options below.', 403)
-    if (username.trim() === '' || password === '') return await render('Enter your username and password.', 400)
+    if (!config.passwordSignIn) return await render(t('login.passwordOff'), 403)
+    if (username.trim() === '' || password === '') return await render(t('login.empty'), 400)
 
     const result = await signIn.signIn(username.trim().toLowerCase(), password, request.ip, new Date(clock()))
     if (!result.ok) {
       await events.emit('user.sign_in_failed', { username: username.trim().toLowerCase(), reason: result.reason, method: 'password', ip: request.ip })
       // One message for an unknown user and a wrong password (no account enumeration).
       return result.reason === 'locked'
-        ? await render(`Too many failed sign-ins. Try again after ${formatRetry(result.retryAt)}.`, 429)
-        : await render('Incorrect username or password.', 401)
+        ? await render(t('login.locked', { time: time(result.retryAt) }), 429)
+        : await render(t('login.incorrect'), 401)
     }
     const { id, username: name, name: fullName, email } = result.user
     try {
       await events.emit('user.signed_in', { user: { id, username: name, name: fullName, email }, method: 'password', ip: request.ip })
     } catch (err) {
-      if (err instanceof EventVetoedError) return await render(`You cannot sign in here: ${err.reason}`, 403)
+      if (err instanceof EventVetoedError) return await render(t('login.vetoed', { reason: err.reason }), 403)
       throw err
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.

@@ -3,10 +3,10 @@
 // in the server-side session (one pending sign-in, used once), so an answer carried to
 // another browser or replayed is refused. The pending device activation stays in the
 // session too and survives the trip.
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EventVetoedError } from '../events/types.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import { summary } from '../upstream/accounts.js'
+import { summary, type ResolveResult } from '../upstream/accounts.js'
 import { UpstreamInvalidResponseError, UpstreamRefusedError, UpstreamUnavailableError } from '../upstream/errors.js'
 import type { UpstreamAuthentication } from '../upstream/mfa.js'
 import type { PendingUpstreamSignIn } from '../upstream/provider.js'
@@ -36,18 +36,38 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
     })
   }
 
-  function failure (reply: FastifyReply, displayName: string, err: unknown) {
+  function failure (request: FastifyRequest, reply: FastifyReply, provider: string, err: unknown) {
+    const { t } = request.i18n
     if (err instanceof UpstreamUnavailableError) {
-      return page(reply, 503, `${displayName} is not answering`, `We could not reach ${displayName} to sign you in. Try again in a few minutes${config.passwordSignIn ? ', or sign in with your username and password' : ''}.`)
+      return page(reply, 503, t('upstream.downTitle', { provider }), t(config.passwordSignIn ? 'upstream.downPassword' : 'upstream.down', { provider }))
     }
     if (err instanceof UpstreamRefusedError) {
-      const why = err.error === 'access_denied' ? 'the sign-in was cancelled or refused there' : `it answered "${err.error}"${err.description === undefined ? '' : `: ${err.description}`}`
-      return page(reply, 400, `${displayName} did not sign you in`, `${displayName} did not complete the sign-in: ${why}. You can try again.`)
+      const message = err.error === 'access_denied'
+        ? t('upstream.cancelled', { provider })
+        : err.description === undefined ? t('upstream.answered', { provider, error: err.error }) : t('upstream.answeredWhy', { provider, error: err.error, description: err.description })
+      return page(reply, 400, t('upstream.refusedTitle', { provider }), message)
     }
     if (err instanceof UpstreamInvalidResponseError) {
-      return page(reply, 400, 'Sign-in could not be verified', `The answer from ${displayName} did not pass our security checks, so you were not signed in. Start again from the sign-in page.`)
+      return page(reply, 400, t('upstream.invalidTitle'), t('upstream.invalid', { provider }))
     }
     throw err
+  }
+
+  /** Why an identity was refused, in the person's language. */
+  function refusal (request: FastifyRequest, provider: string, email: string | null, result: Exclude<ResolveResult, { ok: true }>): string {
+    const { t } = request.i18n
+    switch (result.reason) {
+      case 'not_provisioned': return t('upstream.notProvisioned', { provider })
+      case 'unverified_email': return t('upstream.unverifiedEmail', { provider, email })
+      case 'ambiguous_email': return t('upstream.ambiguousEmail', { provider, email })
+      case 'linked_elsewhere': return t('upstream.linkedElsewhere', { provider, email })
+      case 'disabled': return t('upstream.disabled')
+      case 'vetoed': return t('upstream.vetoedCreate', { reason: result.veto })
+    }
+  }
+
+  function unknown (request: FastifyRequest, reply: FastifyReply) {
+    return page(reply, 404, request.i18n.t('upstream.unknownTitle'), request.i18n.t('upstream.unknown'))
   }
 
   app.get('/login/upstream/:provider', {
@@ -55,13 +75,13 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
     schema: PROVIDER_PARAMS
   }, async (request, reply) => {
     const provider = upstream.providers.get((request.params as { provider: string }).provider)
-    if (provider === undefined) return await page(reply, 404, 'Unknown sign-in option', 'There is no such sign-in option here.')
+    if (provider === undefined) return await unknown(request, reply)
     if (request.session.userId !== undefined) return await reply.code(303).redirect(afterSignIn(request.session))
     let started: Awaited<ReturnType<typeof provider.start>>
     try {
       started = await provider.start()
     } catch (err) {
-      return await failure(reply, provider.config.displayName, err)
+      return await failure(request, reply, provider.config.displayName, err)
     }
     request.session.upstream = started.pending
     return await reply.code(303).redirect(started.url)
@@ -72,13 +92,13 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
     schema: PROVIDER_PARAMS
   }, async (request, reply) => {
     const provider = upstream.providers.get((request.params as { provider: string }).provider)
-    if (provider === undefined) return await page(reply, 404, 'Unknown sign-in option', 'There is no such sign-in option here.')
+    if (provider === undefined) return await unknown(request, reply)
     const { displayName } = provider.config
     const pending = request.session.upstream
     // Single use: whatever happens next, this answer cannot be replayed in this session.
     request.session.upstream = undefined
     if (pending === undefined || pending.provider !== provider.name) {
-      return await page(reply, 400, 'This sign-in has expired', `This answer from ${displayName} does not belong to a sign-in started in this browser, or it was already used. Start again from the sign-in page.`)
+      return await page(reply, 400, request.i18n.t('upstream.expiredTitle'), request.i18n.t('upstream.expired', { provider: displayName }))
     }
     // The redirect_uri registered at the provider, with the answer's parameters (openid-client
     // checks state and iss, then sends the same redirect_uri to the token endpoint).
@@ -87,19 +107,19 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
     try {
       who = await provider.finish(new URL(`${config.issuer}/login/upstream/${provider.name}/callback${query}`), pending)
     } catch (err) {
-      return await failure(reply, displayName, err)
+      return await failure(request, reply, displayName, err)
     }
 
     const result = await upstream.accounts.resolve(provider.config, who)
     if (!result.ok) {
       await events.emit('user.sign_in_failed', { username: who.preferredUsername ?? who.email ?? who.subject, reason: 'invalid', method: 'upstream', provider: provider.name, ip: request.ip })
       request.log.info({ provider: provider.name, reason: result.reason }, 'upstream sign-in refused')
-      return await page(reply, 403, 'You cannot sign in here', result.message)
+      return await page(reply, 403, request.i18n.t('upstream.refusedAccountTitle'), refusal(request, displayName, who.email, result))
     }
     try {
       await events.emit('user.signed_in', { user: summary(result.user), method: 'upstream', provider: provider.name, ip: request.ip })
     } catch (err) {
-      if (err instanceof EventVetoedError) return await page(reply, 403, 'You cannot sign in here', err.reason)
+      if (err instanceof EventVetoedError) return await page(reply, 403, request.i18n.t('upstream.refusedAccountTitle'), err.reason)
       throw err
     }
     // A fresh session id after sign-in (session fixation), keeping the pending activation.

@@ -10,6 +10,7 @@ import { isNotMigrated, notMigratedError } from './errors.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { PrismaIdentityStore } from './identity-store.js'
 import { createPrismaClient, type Db } from './prisma.js'
+import { QueryTiming, timedHotPath } from './query-timing.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
 import { PrismaRevokedTokenStore } from './revoked-token-store.js'
@@ -36,16 +37,19 @@ export interface Storage {
   readonly webhooks: PrismaWebhookStore
   /** Upstream sign-in: external identities linked to accounts. */
   readonly identities: PrismaIdentityStore
+  /** Statement timings and pool counters, for the metrics (src/metrics). */
+  readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
 }
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
-  const db = await createPrismaClient(target)
+  const timing = new QueryTiming()
+  const db = await createPrismaClient(target, timing)
   let hot: HotPath
   try {
-    hot = createHotPath(target)
+    hot = timedHotPath(createHotPath(target), timing)
   } catch (err) {
     await db.$disconnect()
     // SQLite prepares its hot statements up front, so an unmigrated file fails here.
@@ -68,6 +72,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
     identities: new PrismaIdentityStore(db),
+    timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }

@@ -39,7 +39,8 @@ export interface IdentityStore {
 
 export type ResolveResult =
   | { ok: true, user: UserRecord, created: boolean, linked: boolean }
-  | { ok: false, reason: 'not_provisioned' | 'unverified_email' | 'ambiguous_email' | 'linked_elsewhere' | 'disabled' | 'vetoed', message: string }
+  | { ok: false, reason: 'not_provisioned' | 'unverified_email' | 'ambiguous_email' | 'linked_elsewhere' | 'disabled' }
+  | { ok: false, reason: 'vetoed', veto: string }
 
 const USERNAME_MAX = 64
 
@@ -54,24 +55,19 @@ export class UpstreamAccounts {
     const linked = await this.store.findLinked(provider.name, who.subject)
     if (linked !== null) return await this.signedIn(linked.identity.id, linked.user, who, false, false)
 
-    const by = provider.displayName
-    if (provider.provisioning === 'existing-only') {
-      return { ok: false, reason: 'not_provisioned', message: `Your ${by} account is not connected to an account here. Ask an administrator to connect it.` }
-    }
+    if (provider.provisioning === 'existing-only') return { ok: false, reason: 'not_provisioned' }
     if (provider.provisioning === 'link-by-verified-email' && who.email !== null) {
       const owners = await this.store.usersWithEmail(who.email)
       if (owners.length > 0 && !who.emailVerified) {
         // Linking on an unconfirmed address would let anyone who types it take the account over.
-        return { ok: false, reason: 'unverified_email', message: `An account here uses ${who.email}, but ${by} has not confirmed that this address is yours, so the accounts were not connected. Confirm your e-mail address at ${by}, or ask an administrator to connect the accounts.` }
+        return { ok: false, reason: 'unverified_email' }
       }
-      if (owners.length > 1) {
-        return { ok: false, reason: 'ambiguous_email', message: `Several accounts here use ${who.email}, so none was connected automatically. Ask an administrator to connect your ${by} account.` }
-      }
+      if (owners.length > 1) return { ok: false, reason: 'ambiguous_email' }
       const owner = owners[0]
       if (owner !== undefined) {
         if ((await this.store.identitiesOf(owner.id)).some(i => i.provider === provider.name)) {
           // The provider calls a different person by the same address: never merge them silently.
-          return { ok: false, reason: 'linked_elsewhere', message: `The account here that uses ${who.email} is already connected to another ${by} account. Ask an administrator.` }
+          return { ok: false, reason: 'linked_elsewhere' }
         }
         const identity = await this.linkOrFind({ id: randomUUID(), provider: provider.name, subject: who.subject, userId: owner.id, email: who.email })
         return await this.signedIn(identity, owner, who, false, true)
@@ -89,7 +85,7 @@ export class UpstreamAccounts {
       row = await this.events.emit('user.created', { user: { id: user.id, username, name: user.name, email: user.email }, source: 'upstream', provider: provider.name },
         async outbox => await this.store.createUserWithIdentity(user, identity, outbox))
     } catch (err) {
-      if (err instanceof EventVetoedError) return { ok: false, reason: 'vetoed', message: `An account could not be created for you: ${err.reason}` }
+      if (err instanceof EventVetoedError) return { ok: false, reason: 'vetoed', veto: err.reason }
       // The same person's first sign-in twice at once: the other request created it.
       const linked = await this.store.findLinked(provider.name, who.subject)
       if (linked === null) throw err
@@ -109,7 +105,7 @@ export class UpstreamAccounts {
   }
 
   private async signedIn (identityId: string, user: UserRecord, who: UpstreamIdentity, created: boolean, linked: boolean): Promise<ResolveResult> {
-    if (!user.enabled) return { ok: false, reason: 'disabled', message: 'Your account here is disabled. Ask an administrator.' }
+    if (!user.enabled) return { ok: false, reason: 'disabled' }
     await this.store.recordSignIn(identityId, who.email, new Date(this.clock()))
     return { ok: true, user, created, linked }
   }

@@ -67,7 +67,7 @@ t.test('the whole happy path: code, sign-in, confirmation, approval', async t =>
   t.match(confirm.body, 'See your name and username', 'scopes in plain words')
   t.match(confirm.body, 'Stay signed in on this device')
   t.match(confirm.body, '127.0.0.1', 'where the device asked from')
-  t.match(confirm.body, /2026-11-23 12:00 UTC \(just now\)/, 'when it asked')
+  t.match(confirm.body, /Nov 23, 2026, 12:00 UTC \(just now\)/, 'when it asked')
   t.match(confirm.body, 'Only continue if you started this on your own device')
   t.equal(await statusOf(app), 'pending', 'nothing is granted before the decision')
 
