@@ -39,7 +39,7 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
   function failure (request: FastifyRequest, reply: FastifyReply, provider: string, err: unknown) {
     const { t } = request.i18n
     if (err instanceof UpstreamUnavailableError) {
-      return page(reply, 503, t('upstream.downTitle', { provider }), t(config.passwordSignIn ? 'upstream.downPassword' : 'upstream.down', { provider }))
+      return page(reply, 503, t('upstream.downTitle', { provider }), config.passwordSignIn ? t('upstream.downPassword', { provider }) : t('upstream.down', { provider }))
     }
     if (err instanceof UpstreamRefusedError) {
       const message = err.error === 'access_denied'
