@@ -52,10 +52,12 @@ import deviceAuthorizeRoutes from './routes/device-authorize.js'
 import healthRoutes from './routes/health.js'
 import rootRoutes from './routes/root.js'
 import signInRoutes from './routes/sign-in.js'
+import upstreamSignInRoutes from './routes/upstream-sign-in.js'
 import tokenRoutes from './routes/token.js'
 import wellKnownRoutes from './routes/well-known.js'
 import { resolveSecrets, type Secrets } from './secrets.js'
 import { createStorage, type Storage } from './storage/index.js'
+import { UpstreamSignIn } from './upstream/index.js'
 
 export interface Services {
   config: Config
@@ -79,6 +81,8 @@ export interface Services {
   confirmations: Confirmations
   /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
   events: EventBus
+  /** "Sign in with …" upstream OpenID Connect providers (UPSTREAM_PROVIDERS_FILE). */
+  upstream: UpstreamSignIn
   /** The Prometheus metrics (src/metrics); undefined when METRICS_ENABLED=false. */
   metrics: Metrics | undefined
 }
@@ -195,7 +199,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         lockoutSeconds: config.loginFailures.lockoutSeconds
       }),
       confirmations: new Confirmations(storage.confirmations, CONFIRMATION_TTL_SECONDS),
-      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
+      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
+      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log)
     } satisfies Services)
     events.startWorker()
   } catch (err) {
@@ -239,6 +244,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(pages)
     await scope.register(activateRoutes)
     await scope.register(signInRoutes)
+    await scope.register(upstreamSignInRoutes)
     await scope.register(accountRoutes)
     await scope.register(secondFactorRoutes)
     await scope.register(accountSecurityRoutes)

@@ -9,6 +9,7 @@ import { parseAllowList, type AllowList } from './metrics/allow-list.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
+import { loadUpstreamProviders, type UpstreamProviderConfig } from './upstream/config.js'
 
 export type Mode = 'development' | 'production'
 
@@ -85,6 +86,10 @@ export interface Config {
     /** Delivered and dead deliveries are kept this long, then purged. */
     readonly retentionSeconds: number
   }
+  /** OpenID Connect providers to sign in with (UPSTREAM_PROVIDERS_FILE); empty = none. */
+  readonly upstreamProviders: readonly UpstreamProviderConfig[]
+  /** The username/password form on /login (PASSWORD_SIGN_IN); off needs an upstream provider. */
+  readonly passwordSignIn: boolean
   /** GET /metrics (Prometheus): README "Metrics". */
   readonly metrics: {
     readonly enabled: boolean
@@ -187,6 +192,8 @@ const schema = z.object({
   WEBHOOK_RETRY_MAX_SECONDS: int(1, 604800, 14400),
   WEBHOOK_POLL_MS: int(50, 60000, 1000),
   WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
+  UPSTREAM_PROVIDERS_FILE: z.string().trim().optional(),
+  PASSWORD_SIGN_IN: bool(true),
   METRICS_ENABLED: bool(true),
   METRICS_ALLOW: z.string().trim().default('127.0.0.0/8,::1'),
   METRICS_PORT: int(1, 65535, 0)
@@ -278,6 +285,10 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (e.REQUIRE_SECOND_FACTOR === 'always' && !factorMethods.some(m => m !== 'recovery_codes')) {
     problems.push('REQUIRE_SECOND_FACTOR: always needs totp or passkey in SECOND_FACTOR_METHODS (recovery codes alone are no factor)')
   }
+  const upstreamProviders = e.UPSTREAM_PROVIDERS_FILE === undefined ? [] : loadUpstreamProviders(resolve(e.UPSTREAM_PROVIDERS_FILE), problems)
+  if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
+    problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
+  }
   let metricsAllow: AllowList | undefined
   try {
     metricsAllow = parseAllowList(e.METRICS_ALLOW)
@@ -357,6 +368,8 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       pollMs: e.WEBHOOK_POLL_MS,
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
     },
+    upstreamProviders,
+    passwordSignIn: e.PASSWORD_SIGN_IN,
     metrics: {
       enabled: e.METRICS_ENABLED,
       allow: metricsAllow,

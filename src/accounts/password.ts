@@ -11,6 +11,16 @@ export async function hashPassword (password: string): Promise<string> {
   return await argon2.hash(password, PASSWORD_OPTIONS)
 }
 
+/**
+ * The stored "hash" of an account that has no password (created at an upstream sign-in):
+ * not a PHC string, so no password ever matches it (Unix's "!" in /etc/shadow).
+ */
+export const NO_PASSWORD = '!no-password'
+
+export function hasPassword (hash: string): boolean {
+  return hash.startsWith('$argon2')
+}
+
 export async function verifyPassword (hash: string, password: string): Promise<boolean> {
   try {
     return await argon2.verify(hash, password)

@@ -1,7 +1,7 @@
 // Username/password sign-in with throttling per account and per IP (temporary
 // lockout, counted in the database so it holds across instances).
 import type { AttemptStore, UserRecord, UserStore } from '../oauth/stores.js'
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from './password.js'
+import { dummyHash, hashPassword, hasPassword, needsRehash, verifyPassword } from './password.js'
 import { loginAccountKey, loginIpKey } from './throttle-keys.js'
 
 export interface SignInLimits { perAccount: number, perIp: number, lockoutSeconds: number }
@@ -32,9 +32,11 @@ export class SignInService {
     }
 
     const user = await this.users.findUserByUsername(username)
-    // Same work for an unknown user as for a wrong password: one argon2 verification.
-    const valid = await verifyPassword(user?.passwordHash ?? await dummyHash(), password)
-    if (user === null || !valid || !user.enabled) {
+    // Same work for an unknown user, or one without a password (upstream sign-in only),
+    // as for a wrong password: one argon2 verification.
+    const usable = user !== null && hasPassword(user.passwordHash)
+    const valid = await verifyPassword(usable ? user.passwordHash : await dummyHash(), password)
+    if (user === null || !usable || !valid || !user.enabled) {
       await Promise.all([
         this.attempts.hit(loginAccountKey(username), this.limits.lockoutSeconds, now),
         this.attempts.hit(loginIpKey(ip), this.limits.lockoutSeconds, now)

@@ -2,6 +2,7 @@
 // DATABASE_URL, so creating a user on a production database needs no SECRET_KEY), or
 // the whole validated configuration (keys).
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from '../storage/database-url.js'
 import { databaseUnavailable } from '../storage/errors.js'
@@ -10,6 +11,7 @@ import { createPrismaClient, type Db } from '../storage/prisma.js'
 import type { EventBus } from '../events/bus.js'
 import { createEvents } from '../events/setup.js'
 import { resolveSecrets } from '../secrets.js'
+import { loadUpstreamProviders, type UpstreamProviderConfig } from '../upstream/config.js'
 
 export function databaseTarget (): DatabaseTarget {
   if (process.env.DATABASE_URL === undefined && existsSync('.env')) process.loadEnvFile('.env')
@@ -18,6 +20,17 @@ export function databaseTarget (): DatabaseTarget {
   } catch (err) {
     throw new ConfigError([`DATABASE_URL: ${(err as Error).message}`])
   }
+}
+
+/** The providers of UPSTREAM_PROVIDERS_FILE (none when unset), without the rest of the configuration. */
+export function upstreamProviders (): UpstreamProviderConfig[] {
+  if (process.env.UPSTREAM_PROVIDERS_FILE === undefined && existsSync('.env')) process.loadEnvFile('.env')
+  const path = process.env.UPSTREAM_PROVIDERS_FILE?.trim() ?? ''
+  if (path === '') return []
+  const problems: string[] = []
+  const providers = loadUpstreamProviders(resolve(path), problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return providers
 }
 
 async function mapped<T> (target: DatabaseTarget, fn: () => Promise<T>): Promise<T> {

@@ -54,12 +54,14 @@ function intro (request: FastifyRequest): string | undefined {
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
-  const { signIn, clock, events, secondFactor, confirmations } = app.codepair
+  const { signIn, clock, events, config, upstream, secondFactor, confirmations } = app.codepair
   const passkeys = secondFactor.registry.has('passkey')
+  // "Sign in with …" buttons beside the form, or instead of it when PASSWORD_SIGN_IN is off.
+  const choices = { providers: upstream.buttons(), passwordSignIn: config.passwordSignIn, passkeys }
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
-    if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
-    return await reply.view('login', { csrfToken: reply.generateCsrf(), username: '', intro: intro(request), passkeys })
+    if (request.session.userId !== undefined) return await reply.code(303).redirect(afterSignIn(request.session))
+    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request) })
   })
 
   app.post('/login', {
@@ -75,8 +77,10 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
     const { t, time } = request.i18n
     const render = (error: string, status: number) => reply.code(status).view('login', {
-      csrfToken: reply.generateCsrf(), username, error, intro: intro(request), passkeys
+      ...choices,
+      csrfToken: reply.generateCsrf(), username, error, intro: intro(request)
     })
+    if (!config.passwordSignIn) return await render(t('login.passwordOff'), 403)
     if (username.trim() === '' || password === '') return await render(t('login.empty'), 400)
 
     const result = await signIn.signIn(username.trim().toLowerCase(), password, request.ip, new Date(clock()))

@@ -12,6 +12,7 @@ import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { isNotMigrated, notMigratedError } from './errors.js'
 import { PrismaFactorStore, PrismaRecoveryCodeStore } from './factor-store.js'
 import { createHotPath, type HotPath } from './hot-path.js'
+import { PrismaIdentityStore } from './identity-store.js'
 import { createPrismaClient, type Db } from './prisma.js'
 import { QueryTiming, timedHotPath } from './query-timing.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
@@ -44,6 +45,8 @@ export interface Storage {
   readonly confirmations: PrismaConfirmationStore
   readonly clientPolicies: PrismaClientPolicyStore
   readonly accountSecurity: PrismaAccountSecurityStore
+  /** Upstream sign-in: external identities linked to accounts. */
+  readonly identities: PrismaIdentityStore
   /** Statement timings and pool counters, for the metrics (src/metrics). */
   readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
@@ -83,6 +86,7 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     confirmations: new PrismaConfirmationStore(db),
     clientPolicies: new PrismaClientPolicyStore(db),
     accountSecurity: new PrismaAccountSecurityStore(db),
+    identities: new PrismaIdentityStore(db),
     timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }

@@ -3,9 +3,10 @@ import type { Command } from 'commander'
 import { passwordProblem } from '../../accounts/password.js'
 import { AdminError } from '../../admin/errors.js'
 import { listUserFactors, resetUserFactors } from '../../admin/factors.js'
+import { linkIdentity, listIdentities, unlinkIdentity } from '../../admin/identities.js'
 import { createUser, listUsers, normalizeUsername, setUserEnabled, setUserPassword } from '../../admin/users.js'
 import { EXIT } from '../../exit-codes.js'
-import { withDb, withEvents } from '../context.js'
+import { upstreamProviders, withDb, withEvents } from '../context.js'
 import { printRecord, printTable } from '../output.js'
 import { readPassword } from '../password-input.js'
 import { group, run } from '../program.js'
@@ -73,6 +74,35 @@ export function register (program: Command): void {
     .action(run(async ({ args: [username = ''], json }) => {
       const r = await withDb(db => resetUserFactors(db, username))
       printRecord(json, 'Second factors removed', r, 'They sign in with their password next time and can set up a new method at /account/security.')
+      return EXIT.ok
+    }))
+
+  user.command('identities')
+    .description('the upstream sign-in identities (provider and subject) linked to a person')
+    .argument('<USERNAME>')
+    .action(run(async ({ args: [username = ''], json }) => {
+      printTable(json, await withDb(db => listIdentities(db, username)), ['provider', 'subject', 'email', 'createdAt', 'lastLoginAt'])
+      return EXIT.ok
+    }))
+
+  user.command('link')
+    .description('let a person sign in with an upstream provider: their identity there (the ID token\'s sub) leads to this account')
+    .argument('<USERNAME>')
+    .requiredOption('--provider <NAME>', 'a provider name from UPSTREAM_PROVIDERS_FILE')
+    .requiredOption('--subject <SUB>', 'the person\'s `sub` at that provider')
+    .action(run(async ({ args: [username = ''], opts, json }) => {
+      const providers = upstreamProviders()
+      printRecord(json, 'Identity linked', await withDb(db => linkIdentity(db, providers, username, opts.provider, opts.subject)))
+      return EXIT.ok
+    }))
+
+  user.command('unlink')
+    .description('stop an upstream identity signing in to this person\'s account')
+    .argument('<USERNAME>')
+    .requiredOption('--provider <NAME>', 'the provider name')
+    .requiredOption('--subject <SUB>', 'the identity\'s `sub` at that provider')
+    .action(run(async ({ args: [username = ''], opts, json }) => {
+      printRecord(json, 'Identity unlinked', await withDb(db => unlinkIdentity(db, username, opts.provider, opts.subject)))
       return EXIT.ok
     }))
 }
