@@ -91,7 +91,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     codepair: Services
     /** Set by server.ts on SIGTERM: readiness answers 503 while requests are still served. */
-    lifecycle: { draining: boolean }
+    /** Shutdown state: draining (readiness 503) begins with beginDrain(), which also stops the webhook worker. */
+    lifecycle: { draining: boolean, beginDrain: () => Promise<void> }
   }
 }
 
@@ -135,7 +136,17 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     clientErrorHandler
   })
 
-  app.decorate('lifecycle', { draining: false })
+  // Draining stops background work at once (a webhook delivery in flight is handed back,
+  // not counted as a failed attempt) while requests are still served.
+  let stopWorker = async (): Promise<void> => {}
+  const lifecycle = {
+    draining: false,
+    async beginDrain () {
+      lifecycle.draining = true
+      await stopWorker()
+    }
+  }
+  app.decorate('lifecycle', lifecycle)
   if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
 
   const ownsStorage = options.storage === undefined
@@ -159,6 +170,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     app.addHook('onClose', async () => keys.stop())
     const events = await createEvents(config, storage, secrets, app.log, clock, options.hooks)
     stopEvents = events.stop
+    stopWorker = events.stopWorker
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
