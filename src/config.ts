@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { parseBrand, type Brand } from './branding/brand-config.js'
 import type { LogFormat } from './logger.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
@@ -76,6 +77,8 @@ export interface Config {
     /** Delivered and dead deliveries are kept this long, then purged. */
     readonly retentionSeconds: number
   }
+  /** BRAND_*: the operator's name, logo, accent colour and support link on the pages. */
+  readonly brand: Brand
 }
 
 export class ConfigError extends Error {
@@ -165,7 +168,11 @@ const schema = z.object({
   WEBHOOK_RETRY_BASE_SECONDS: int(1, 86400, 10),
   WEBHOOK_RETRY_MAX_SECONDS: int(1, 604800, 14400),
   WEBHOOK_POLL_MS: int(50, 60000, 1000),
-  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800)
+  WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
+  BRAND_NAME: z.string().optional(),
+  BRAND_LOGO_FILE: z.string().trim().optional(),
+  BRAND_ACCENT_COLOR: z.string().trim().optional(),
+  BRAND_SUPPORT_URL: z.string().trim().optional()
 })
 
 /**
@@ -250,6 +257,7 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (hooksModule !== undefined && !existsSync(hooksModule)) {
     problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
   }
+  const brand = parseBrand(e, problems)
   if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
@@ -313,7 +321,8 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       retryMaxSeconds: e.WEBHOOK_RETRY_MAX_SECONDS,
       pollMs: e.WEBHOOK_POLL_MS,
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
-    }
+    },
+    brand
   })
 }
 
