@@ -6,6 +6,8 @@ import autocannon from 'autocannon'
 
 const spec = JSON.parse(process.argv[2])
 const bodies = spec.bodiesFile === undefined ? [spec.body] : JSON.parse(readFileSync(spec.bodiesFile, 'utf8'))
+// Or headers rotate (e.g. 1,000 access tokens, each sent in turn).
+const headerSets = spec.headersFile === undefined ? undefined : JSON.parse(readFileSync(spec.headersFile, 'utf8'))
 let next = spec.offset ?? 0
 const classes = {}
 const classify = (status, body) => {
@@ -26,8 +28,10 @@ const instance = autocannon({
     path: spec.path,
     headers: spec.headers ?? {},
     setupRequest: (req) => {
-      const body = bodies[next++ % bodies.length]
+      const i = next++
+      const body = bodies[i % bodies.length]
       if (body !== undefined && body !== null) req.body = body
+      if (headerSets !== undefined) req.headers = { ...req.headers, ...headerSets[i % headerSets.length] }
       return req
     },
     onResponse: (status, body) => classify(status, body)

@@ -7,10 +7,11 @@
 //
 // Environment: BENCH_SECONDS (10), BENCH_RUNS (3), BENCH_WARMUP (3), BENCH_MEMORY_POLLS
 // (1000000; 0 skips), BENCH_POSTGRES (auto: used when 127.0.0.1:5432 answers; 0 skips),
-// TEST_POSTGRES_URL (postgresql://postgres@127.0.0.1:5432/postgres).
+// TEST_POSTGRES_URL (postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (a comma list of
+// scenario names, e.g. `api_me` or `api_me,jwks`: only those run; the ceiling always does).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,16 +30,74 @@ const CLIENT = 'bench-tv'
 const TMP = mkdtempSync(join(os.tmpdir(), 'codepair-bench-'))
 const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const started = Date.now()
+const ONLY = process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === '' ? undefined : process.env.BENCH_ONLY.split(',').map(s => s.trim())
+const want = (scenario) => ONLY === undefined || ONLY.includes(scenario)
 
 const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`)
 const sha = (s) => createHash('sha256').update(s).digest('base64url')
 const pinned = (core, args) => HAS_TASKSET ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)]
 
+// ---------------------------------------------------------------- CPU time
+
+// CPU time per request is the figure that carries over to other machines (req/s depends
+// on how many cores the server, the database and the load generator share here). It is
+// read from /proc/<pid>/stat (utime + stime, all threads) before and after each measured
+// run: the codepair process, and every process named postgres (backends and background
+// workers, summed: the server's whole cost on the database side).
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100
+const HAS_PROC = (() => { try { readFileSync('/proc/self/stat'); return true } catch { return false } })()
+
+function cpuMsOf (pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 1000 / CLK_TCK // fields 14 and 15: utime, stime
+  } catch {
+    return undefined // exited
+  }
+}
+
+/** CPU milliseconds of every postgres process, by pid. */
+function postgresCpu () {
+  const out = new Map()
+  if (!HAS_PROC) return out
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() !== 'postgres') continue
+    } catch { continue }
+    const ms = cpuMsOf(name)
+    if (ms !== undefined) out.set(name, ms)
+  }
+  return out
+}
+
+/** Starts a CPU window over `pid` (and PostgreSQL when `database` is 'postgresql'); the returned function ends it. */
+function cpuWindow (pid, database) {
+  if (!HAS_PROC || pid === undefined) return () => undefined
+  const server0 = cpuMsOf(pid)
+  const pg0 = database === 'postgresql' ? postgresCpu() : undefined
+  return () => {
+    const server = (cpuMsOf(pid) ?? server0) - server0
+    if (pg0 === undefined) return { serverMs: server, databaseMs: undefined }
+    let db = 0
+    // A backend that started in the window counts whole; one that ended is lost (the
+    // pools keep their connections, so that is at most a few milliseconds).
+    for (const [p, ms] of postgresCpu()) db += ms - (pg0.get(p) ?? 0)
+    return { serverMs: server, databaseMs: db }
+  }
+}
+
 // ---------------------------------------------------------------- processes
+
+/** Servers still running: killed if the bench stops on an error. */
+const servers = new Set()
 
 async function startServer (kind, env = {}) {
   const [cmd, args] = pinned(0, [process.execPath, '--expose-gc', join(ROOT, 'bench/server.mjs'), kind])
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  servers.add(child)
+  child.once('exit', () => servers.delete(child))
   const port = await new Promise((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`${kind} did not start`)), 60000)
@@ -54,7 +113,7 @@ async function startServer (kind, env = {}) {
     child.send({ type: 'memory', gc })
   })
   const stop = () => new Promise((resolve) => { child.removeAllListeners('exit'); child.once('exit', resolve); child.kill('SIGTERM') })
-  return { port, memory, stop }
+  return { port, memory, stop, pid: child.pid }
 }
 
 function load (spec) {
@@ -90,7 +149,7 @@ async function loadFrom (spec) {
 let ceilingSpec
 const ceilingRuns = []
 
-async function measure (label, spec) {
+async function measure (label, spec, cpu = {}) {
   log(`${label}: warm-up ${WARMUP} s`)
   await loadFrom({ ...spec, seconds: WARMUP })
   const runs = []
@@ -101,8 +160,15 @@ async function measure (label, spec) {
       besideCeiling.push(c.rps)
       ceilingRuns.push(c)
     }
+    const endCpu = cpuWindow(cpu.pid, cpu.database)
     const r = await loadFrom({ ...spec, seconds: SECONDS })
-    log(`${label}: run ${i + 1}/${RUNS}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${JSON.stringify(r.classes)}${besideCeiling.length > 0 ? ` (ceiling beside it: ${Math.round(besideCeiling.at(-1))} req/s)` : ''}`)
+    const used = endCpu()
+    if (used !== undefined && r.requests > 0) {
+      r.serverUsPerReq = 1000 * used.serverMs / r.requests
+      if (used.databaseMs !== undefined) r.databaseUsPerReq = 1000 * used.databaseMs / r.requests
+    }
+    const cpuNote = r.serverUsPerReq === undefined ? '' : `, CPU ${Math.round(r.serverUsPerReq)} µs/req${r.databaseUsPerReq === undefined ? '' : ` + PostgreSQL ${Math.round(r.databaseUsPerReq)} µs/req`}`
+    log(`${label}: run ${i + 1}/${RUNS}: ${Math.round(r.rps)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${cpuNote}, ${JSON.stringify(r.classes)}${besideCeiling.length > 0 ? ` (ceiling beside it: ${Math.round(besideCeiling.at(-1))} req/s)` : ''}`)
     runs.push(r)
   }
   const classes = {}
@@ -113,6 +179,8 @@ async function measure (label, spec) {
     p50: median(runs.map(r => r.p50)),
     p99: median(runs.map(r => r.p99)),
     errors: runs.reduce((a, r) => a + r.errors + r.timeouts, 0),
+    serverUsPerReq: runs.every(r => r.serverUsPerReq !== undefined) ? median(runs.map(r => r.serverUsPerReq)) : undefined,
+    databaseUsPerReq: runs.every(r => r.databaseUsPerReq !== undefined) ? median(runs.map(r => r.databaseUsPerReq)) : undefined,
     classes,
     ceilingBeside: besideCeiling.length === 0 ? undefined : median(besideCeiling)
   }
@@ -247,15 +315,15 @@ async function scenarios (dialect) {
   const results = []
   const tag = (r, extra = {}) => results.push({ ...r, dialect, ...extra })
 
-  tag(await withCodepair(dialect, `da_${dialect}`, {}, {}, async (s) =>
-    await measure(`${dialect} device authorization`, { port: s.port, method: 'POST', path: '/oauth/device_authorization', headers: FORM, body: `client_id=${CLIENT}&scope=openid%20profile` })), { scenario: 'device_authorization' })
+  if (want('device_authorization')) tag(await withCodepair(dialect, `da_${dialect}`, {}, {}, async (s) =>
+    await measure(`${dialect} device authorization`, { port: s.port, method: 'POST', path: '/oauth/device_authorization', headers: FORM, body: `client_id=${CLIENT}&scope=openid%20profile` }, { pid: s.pid, database: dialect })), { scenario: 'device_authorization' })
 
   // At the RFC pace: 200,000 codes polled in turn, so each waits ≥ 10 s even at
   // 20,000 req/s (interval 5 s); the breakdown shows any slow_down.
   let memoryResult
-  tag(await withCodepair(dialect, `pending_${dialect}`, { codes: PACED_CODES }, {}, async (s, codes) => {
+  if (want('pending')) tag(await withCodepair(dialect, `pending_${dialect}`, { codes: PACED_CODES }, {}, async (s, codes) => {
     const spec = { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('pending', codes) }
-    const r = await measure(`${dialect} pending polls (${PACED_CODES.toLocaleString('en-US')} codes, RFC pace)`, spec)
+    const r = await measure(`${dialect} pending polls (${PACED_CODES.toLocaleString('en-US')} codes, RFC pace)`, spec, { pid: s.pid, database: dialect })
     if (dialect === 'sqlite' && MEMORY_POLLS > 0) {
       const afterWarmup = await s.memory()
       log(`memory: ${MEMORY_POLLS.toLocaleString()} more polls…`)
@@ -267,25 +335,41 @@ async function scenarios (dialect) {
     return r
   }), { scenario: 'pending' })
 
-  tag(await withCodepair(dialect, `slow_${dialect}`, { codes: 50 }, {}, async (s, codes) =>
-    await measure(`${dialect} polls too fast (slow_down)`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('slow', codes) })), { scenario: 'slow_down' })
+  if (want('slow_down')) tag(await withCodepair(dialect, `slow_${dialect}`, { codes: 50 }, {}, async (s, codes) =>
+    await measure(`${dialect} polls too fast (slow_down)`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies('slow', codes) }, { pid: s.pid, database: dialect })), { scenario: 'slow_down' })
 
   // Table size: 1,000 vs 100,000 live codes, all polled in turn. With an interval of 1 s and
   // 1 s of leeway every poll is on pace whatever the rate, so both runs answer
   // authorization_pending and do the same work per poll.
   for (const n of [1000, 100000]) {
-    tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n, interval: 1 }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
-      await measure(`${dialect} pending polls, ${n.toLocaleString()} live codes`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies(`live${n}`, codes) })), { scenario: `pending_${n}` })
+    if (want(`pending_${n}`)) tag(await withCodepair(dialect, `live${n}_${dialect}`, { codes: n, interval: 1 }, { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '1000' }, async (s, codes) =>
+      await measure(`${dialect} pending polls, ${n.toLocaleString()} live codes`, { port: s.port, method: 'POST', path: '/oauth/token', headers: FORM, bodiesFile: pollBodies(`live${n}`, codes) }, { pid: s.pid, database: dialect })), { scenario: `pending_${n}` })
   }
 
-  if (dialect === 'sqlite') {
-    // No database on these paths: measured once.
-    await withCodepair(dialect, 'static', { codes: 1, status: 'approved', userId: 'bench-user' }, {}, async (s, codes) => {
+  // /api/me reads the token's grant, user, client and jti (one statement per event-loop
+  // turn): measured on both databases. JWKS and discovery touch no database: SQLite only.
+  const statics = dialect === 'sqlite' ? ['api_me', 'jwks', 'discovery'] : ['api_me']
+  if (statics.some(want)) {
+    await withCodepair(dialect, `static_${dialect}`, { codes: want('api_me_1000') ? 1001 : 1, status: 'approved', userId: 'bench-user' }, {}, async (s, codes) => {
       const token = await fetch(`http://127.0.0.1:${s.port}/oauth/token`, { method: 'POST', headers: FORM, body: `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${codes[0]}` }).then(r => r.json())
       if (typeof token.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(token)}`)
-      tag(await measure('GET /api/me (JWT verification)', { port: s.port, method: 'GET', path: '/api/me', headers: { authorization: `Bearer ${token.access_token}` } }), { scenario: 'api_me' })
-      tag(await measure('GET /.well-known/jwks.json', { port: s.port, method: 'GET', path: '/.well-known/jwks.json' }), { scenario: 'jwks' })
-      tag(await measure('GET /.well-known/openid-configuration', { port: s.port, method: 'GET', path: '/.well-known/openid-configuration' }), { scenario: 'discovery' })
+      if (want('api_me')) tag(await measure(`${dialect} GET /api/me`, { port: s.port, method: 'GET', path: '/api/me', headers: { authorization: `Bearer ${token.access_token}` } }, { pid: s.pid, database: dialect }), { scenario: 'api_me' })
+      if (want('api_me_1000')) {
+        // 1,000 devices, each with its own grant and token, called in turn: no two requests
+        // in flight share a token, so nothing is served twice from one read.
+        const headers = []
+        for (const dc of codes.slice(1)) {
+          const t = await fetch(`http://127.0.0.1:${s.port}/oauth/token`, { method: 'POST', headers: FORM, body: `grant_type=${encodeURIComponent(GRANT)}&client_id=${CLIENT}&device_code=${dc}` }).then(r => r.json())
+          if (typeof t.access_token !== 'string') throw new Error(`no token: ${JSON.stringify(t)}`)
+          headers.push({ authorization: `Bearer ${t.access_token}` })
+        }
+        const headersFile = join(TMP, `tokens-${dialect}.json`)
+        writeFileSync(headersFile, JSON.stringify(headers))
+        tag(await measure(`${dialect} GET /api/me, 1,000 tokens in turn`, { port: s.port, method: 'GET', path: '/api/me', headersFile }, { pid: s.pid, database: dialect }), { scenario: 'api_me_1000' })
+      }
+      if (dialect !== 'sqlite') return
+      if (want('jwks')) tag(await measure('GET /.well-known/jwks.json', { port: s.port, method: 'GET', path: '/.well-known/jwks.json' }, { pid: s.pid }), { scenario: 'jwks' })
+      if (want('discovery')) tag(await measure('GET /.well-known/openid-configuration', { port: s.port, method: 'GET', path: '/.well-known/openid-configuration' }, { pid: s.pid }), { scenario: 'discovery' })
     })
   }
   return { results, memory: memoryResult }
@@ -300,16 +384,17 @@ const TARGETS = {
 function report (ceiling, results, memory) {
   const lines = []
   const fmt = (n) => Math.round(n).toLocaleString('en-US')
-  lines.push('| scenario | db | req/s median (min–max) | ceiling beside it | ratio | target | p50 ms | p99 ms | p99 ≤ 3×p50 | responses |')
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
-  lines.push(`| ceiling: bare Fastify POST | – | ${fmt(ceiling.rps.median)} (${fmt(ceiling.rps.min)}–${fmt(ceiling.rps.max)}) | | 1.00 | | ${ceiling.p50} | ${ceiling.p99} | ${ceiling.p99 <= 3 * Math.max(ceiling.p50, 1) ? 'yes' : 'no'} | ${Object.entries(ceiling.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
+  const us = (x) => x === undefined ? '–' : Math.round(x).toLocaleString('en-US')
+  lines.push('| scenario | db | req/s median (min–max) | ceiling beside it | ratio | target | CPU µs/req: server | CPU µs/req: PostgreSQL | p50 ms | p99 ms | p99 ≤ 3×p50 | responses |')
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+  lines.push(`| ceiling: bare Fastify POST | – | ${fmt(ceiling.rps.median)} (${fmt(ceiling.rps.min)}–${fmt(ceiling.rps.max)}) | | 1.00 | | ${us(ceiling.serverUsPerReq)} | – | ${ceiling.p50} | ${ceiling.p99} | ${ceiling.p99 <= 3 * Math.max(ceiling.p50, 1) ? 'yes' : 'no'} | ${Object.entries(ceiling.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
   for (const r of results) {
     const beside = r.ceilingBeside ?? ceiling.rps.median
     const ratio = r.rps.median / beside
     const target = TARGETS[r.scenario]
     const met = target === undefined ? '' : `≥ ${target.toFixed(2)} ${ratio >= target ? '✓' : '✗'}`
     const p99ok = r.p99 <= 3 * Math.max(r.p50, 1)
-    lines.push(`| ${r.label} | ${r.dialect} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}–${fmt(r.rps.max)}) | ${fmt(beside)} | ${ratio.toFixed(2)} | ${met} | ${r.p50} | ${r.p99} | ${p99ok ? 'yes' : 'no'} | ${Object.entries(r.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
+    lines.push(`| ${r.label} | ${r.dialect} | ${fmt(r.rps.median)} (${fmt(r.rps.min)}–${fmt(r.rps.max)}) | ${fmt(beside)} | ${ratio.toFixed(2)} | ${met} | ${us(r.serverUsPerReq)} | ${us(r.databaseUsPerReq)} | ${r.p50} | ${r.p99} | ${p99ok ? 'yes' : 'no'} | ${Object.entries(r.classes).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ')} |`)
   }
   for (const dialect of ['sqlite', 'postgresql']) {
     const a = results.find(r => r.dialect === dialect && r.scenario === 'pending_1000')
@@ -337,7 +422,7 @@ async function main () {
   log(`codepair bench: ${RUNS} × ${SECONDS} s per scenario after ${WARMUP} s of warm-up; ${HAS_TASKSET ? 'server on core 0, load on core 1' : 'taskset missing: not pinned'}`)
   const ceilingServer = await startServer('ceiling')
   ceilingSpec = { port: ceilingServer.port, method: 'POST', path: '/ceiling', headers: { 'content-type': 'application/json' }, body: '{"device_code":"x"}' }
-  const ceiling = await measure('ceiling (bare Fastify POST)', ceilingSpec)
+  const ceiling = await measure('ceiling (bare Fastify POST)', ceilingSpec, { pid: ceilingServer.pid })
 
   const all = []
   const sqlite = process.env.BENCH_SQLITE === '0' ? { results: [], memory: undefined } : await scenarios('sqlite')
@@ -360,6 +445,7 @@ async function main () {
 try {
   await main()
 } finally {
+  for (const child of servers) child.kill('SIGKILL')
   await dropPostgres().catch(() => {})
   rmSync(TMP, { recursive: true, force: true })
 }

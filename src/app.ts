@@ -9,7 +9,7 @@ import type { Config } from './config.js'
 import type { EventBus } from './events/bus.js'
 import { createEvents } from './events/setup.js'
 import type { Hooks } from './events/types.js'
-import { startPurgeJob } from './jobs/purge.js'
+import { consumedRetentionSeconds, startPurgeJob } from './jobs/purge.js'
 import { AccessTokenIssuer } from './oauth/access-token.js'
 import { systemClock, type Clock } from './oauth/clock.js'
 import { userCodeMatches } from './oauth/codes.js'
@@ -22,13 +22,16 @@ import { IntrospectionService } from './oauth/introspection.js'
 import { RevocationService } from './oauth/revocation.js'
 import { TokenService } from './oauth/token-service.js'
 import { codepairResource } from './kits/resource/fastify.js'
-import { createVerifier, type Verifier } from './kits/resource/verifier.js'
+import { createVerifier, withRevocationCheck, type Verifier } from './kits/resource/verifier.js'
+import { storedRevocationCheck } from './oauth/access-token-status.js'
 import apiMeRoutes from './routes/api-me.js'
 import introspectionRoutes from './routes/introspection.js'
 import qrRoutes from './routes/qr.js'
 import revocationRoutes from './routes/revocation.js'
 import userinfoRoutes from './routes/userinfo.js'
 import { LiveCodeGauge } from './oauth/live-codes.js'
+import { Metrics } from './metrics/metrics.js'
+import metricsPlugin from './metrics/plugin.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
 import errorHandler from './plugins/error-handler.js'
@@ -65,6 +68,8 @@ export interface Services {
   accountGuard: AccountGuard
   /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
   events: EventBus
+  /** The Prometheus metrics (src/metrics); undefined when METRICS_ENABLED=false. */
+  metrics: Metrics | undefined
 }
 
 declare module 'fastify' {
@@ -129,6 +134,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
+    const liveCodes = new LiveCodeGauge(storage.devices, clock)
+    const metrics = config.metrics.enabled
+      ? new Metrics({ liveCodes: async () => await storage.devices.countLive(new Date(clock())), maxLiveCodes: config.maxLiveCodes, timing: storage.timing })
+      : undefined
+    if (metrics !== undefined) {
+      const unobserve = events.bus.observe(metrics.event)
+      app.addHook('onClose', async () => { unobserve(); metrics.close() })
+    }
     const grants = new GrantRegistry()
       .register(new DeviceCodeGrant(config, storage.devices, accountGuard, tokens, clock, events.bus,
         (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
@@ -146,9 +159,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       grants,
       accountGuard,
       events: events.bus,
+      metrics,
       revocation: new RevocationService(storage.refreshTokens, storage.revokedTokens, verifier, clock, events.bus),
-      introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.revokedTokens, verifier, accountGuard, clock),
-      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, new LiveCodeGauge(storage.devices, clock), clock, events.bus),
+      introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
+      deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, liveCodes, clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
       userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
     } satisfies Services)
@@ -160,6 +174,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   await app.register(errorHandler)
+  await app.register(metricsPlugin, { metrics: app.codepair.metrics })
   await app.register(fastifyFormbody)
   await app.register(rateLimit)
 
@@ -174,10 +189,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(introspectionRoutes)
 
   // Protected APIs, through the same plugin resource servers use (codepair/resource),
-  // with our own keys in memory instead of a remote JWKS: no I/O per request.
+  // with our own keys in memory instead of a remote JWKS, and one read per request (shared
+  // by the requests of an event-loop turn) so a revoked token stops at once.
   const { verifier } = app.codepair
   await app.register(codepairResource, {
-    verifier: { verify: async (token, options) => await verifier.verify(token, { ...options, audience: config.defaultAudience }) }
+    verifier: withRevocationCheck(
+      { verify: async (token, options) => await verifier.verify(token, { ...options, audience: config.defaultAudience }) },
+      storedRevocationCheck(storage.accessTokenStatus))
   })
   await app.register(userinfoRoutes)
   await app.register(apiMeRoutes)
@@ -192,7 +210,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(accountRoutes)
   })
 
-  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, config.consumedRetentionSeconds, app.log, config.webhooks.retentionSeconds)
+  const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds,
+    (ok, rows) => app.codepair.metrics?.purgeRun(ok, rows))
   app.addHook('onClose', async () => stopPurge())
   return app
 }

@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { z } from 'zod'
 import { parseBrand, type Brand } from './branding/brand-config.js'
 import type { LogFormat } from './logger.js'
+import { parseAllowList, type AllowList } from './metrics/allow-list.js'
 import { userCodeSpace } from './oauth/codes.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
@@ -79,6 +80,14 @@ export interface Config {
   }
   /** BRAND_*: the operator's name, logo, accent colour and support link on the pages. */
   readonly brand: Brand
+  /** GET /metrics (Prometheus): README "Metrics". */
+  readonly metrics: {
+    readonly enabled: boolean
+    /** Peers (socket addresses) allowed to read it. */
+    readonly allow: AllowList
+    /** Serve it on this port of HOST instead of PORT (then not on PORT); undefined = PORT. */
+    readonly port: number | undefined
+  }
 }
 
 export class ConfigError extends Error {
@@ -172,7 +181,10 @@ const schema = z.object({
   BRAND_NAME: z.string().optional(),
   BRAND_LOGO_FILE: z.string().trim().optional(),
   BRAND_ACCENT_COLOR: z.string().trim().optional(),
-  BRAND_SUPPORT_URL: z.string().trim().optional()
+  BRAND_SUPPORT_URL: z.string().trim().optional(),
+  METRICS_ENABLED: bool(true),
+  METRICS_ALLOW: z.string().trim().default('127.0.0.0/8,::1'),
+  METRICS_PORT: int(1, 65535, 0)
 })
 
 /**
@@ -258,7 +270,16 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
   }
   const brand = parseBrand(e, problems)
-  if (problems.length > 0 || database === undefined) throw new ConfigError(problems)
+  let metricsAllow: AllowList | undefined
+  try {
+    metricsAllow = parseAllowList(e.METRICS_ALLOW)
+  } catch (err) {
+    problems.push(`METRICS_ALLOW: ${(err as Error).message}`)
+  }
+  if (e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (leave it empty to serve /metrics on PORT)')
+  }
+  if (problems.length > 0 || database === undefined || metricsAllow === undefined) throw new ConfigError(problems)
 
   let trustProxy: boolean | string = false
   if (e.TRUST_PROXY !== undefined && e.TRUST_PROXY !== '') {
@@ -321,6 +342,11 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       retryMaxSeconds: e.WEBHOOK_RETRY_MAX_SECONDS,
       pollMs: e.WEBHOOK_POLL_MS,
       retentionSeconds: e.WEBHOOK_RETENTION_SECONDS
+    },
+    metrics: {
+      enabled: e.METRICS_ENABLED,
+      allow: metricsAllow,
+      port: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT
     },
     brand
   })

@@ -41,6 +41,7 @@ async function main (): Promise<void> {
   })
   try {
     await app.listen({ host: config.host, port: config.port })
+    await app.listenMetrics()
   } catch (err) {
     await app.close()
     throw listenError(err, config.host, config.port) ?? err

@@ -58,8 +58,12 @@ t.test('openid-client: discovery, device flow, refresh, introspection, userinfo,
   const dead = await oidc.refreshTokenGrant(config, refreshed.refresh_token ?? '').then(() => null, (e: unknown) => e as { error?: string })
   t.equal(dead?.error, 'invalid_grant', 'a revoked refresh token is dead')
 
+  // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of its grant, and
+  // the resource server learns it at once (requireScope reads the grant's state).
   const me = await fetch(`${issuer}/api/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } })
-  t.equal(me.status, 200)
+  t.equal(me.status, 401, 'the access token of the revoked grant is refused')
+  t.match(me.headers.get('www-authenticate'), /error="invalid_token"/)
+  t.equal((await oidc.tokenIntrospection(config, refreshed.access_token)).active, false, 'and introspection says so')
 })
 
 t.test('openid-client sees a denial as access_denied', async t => {

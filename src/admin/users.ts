@@ -58,12 +58,16 @@ async function find (db: Db, username: string) {
   return row
 }
 
-/** Disabling also ends what the user already granted: refresh tokens stop working. */
+/**
+ * Disabling also ends what the user already granted: refresh tokens stop working, and the
+ * grants are revoked, so access tokens stay refused if the account is enabled again.
+ */
 export async function setUserEnabled (db: Db, username: string, enabled: boolean): Promise<UserView> {
   const row = await find(db, username)
   const updated = await db.user.update({ where: { id: row.id }, data: { enabled } })
   if (!enabled) {
     const now = new Date()
+    await db.deviceAuthorization.updateMany({ where: { userId: row.id, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
     await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
     await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
   }

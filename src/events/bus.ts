@@ -49,6 +49,7 @@ const VETOABLE: ReadonlySet<string> = new Set(VETOABLE_EVENTS)
 export class EventBus implements Emitter {
   readonly #hooks: Hooks[] = []
   readonly #running = new Set<Promise<void>>()
+  readonly #observers = new Set<(event: CodepairEvent) => void>()
 
   constructor (private readonly options: EventBusOptions) {}
 
@@ -62,6 +63,16 @@ export class EventBus implements Emitter {
     }
     this.#hooks.push(hooks)
     return this
+  }
+
+  /**
+   * Calls `observer` synchronously with every event that happened (after its commit),
+   * before the `on` hooks: for counters (src/metrics), which must not pay for a hook's
+   * timer and promise on the hottest path. Returns the function that removes it.
+   */
+  observe (observer: (event: CodepairEvent) => void): () => void {
+    this.#observers.add(observer)
+    return () => { this.#observers.delete(observer) }
   }
 
   /** Permission providers by audience; a second provider for one audience is a mistake. */
@@ -144,6 +155,13 @@ export class EventBus implements Emitter {
 
   private publish (event: CodepairEvent): void {
     const { log, timeoutMs } = this.options
+    for (const observe of this.#observers) {
+      try {
+        observe(event)
+      } catch (err) {
+        log.error({ err, event: event.id, type: event.type }, 'an event observer failed')
+      }
+    }
     for (const hooks of this.#hooks) {
       const fn = hooks.on?.[event.type] as ((e: CodepairEvent, ctx: HookContext) => unknown) | undefined
       if (fn === undefined) continue

@@ -7,6 +7,15 @@ import type { Storage } from '../storage/index.js'
 import { purgeExpiredSessions } from '../storage/session-store.js'
 
 export const PURGE_BATCH = 500
+
+/**
+ * How long a consumed device code is kept past its expiry: CONSUMED_RETENTION_SECONDS, and
+ * never less than an access token it issued may live, because requireScope and
+ * introspection refuse a token whose grant row is gone (access-token-status-store.ts).
+ */
+export function consumedRetentionSeconds (config: { consumedRetentionSeconds: number, accessTokenTtlSeconds: number, clockToleranceSeconds: number }): number {
+  return Math.max(config.consumedRetentionSeconds, config.accessTokenTtlSeconds + config.clockToleranceSeconds)
+}
 const MAX_BATCHES_PER_RUN = 20
 
 export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number, webhookRetentionSeconds = 604800): Promise<number> {
@@ -27,15 +36,25 @@ export async function purgeOnce (storage: Storage, clock: Clock, consumedRetenti
   return total
 }
 
-export function startPurgeJob (storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger, webhookRetentionSeconds?: number): () => void {
+/** `onRun(ok, rows)`: after each run (the metrics count runs and rows). */
+export function startPurgeJob (
+  storage: Storage, clock: Clock, intervalSeconds: number, retentionSeconds: number, log: FastifyBaseLogger, webhookRetentionSeconds?: number,
+  onRun: (ok: boolean, rows: number) => void = () => {}
+): () => void {
   if (intervalSeconds === 0) return () => {}
   let running = false
   const timer = setInterval(() => {
     if (running) return
     running = true
     purgeOnce(storage, clock, retentionSeconds, webhookRetentionSeconds)
-      .then(n => { if (n > 0) log.info({ purged: n }, 'purged expired rows') })
-      .catch(err => log.warn({ err }, 'purge failed; will retry'))
+      .then(n => {
+        onRun(true, n)
+        if (n > 0) log.info({ purged: n }, 'purged expired rows')
+      })
+      .catch(err => {
+        onRun(false, 0)
+        log.warn({ err }, 'purge failed; will retry')
+      })
       .finally(() => { running = false })
   }, intervalSeconds * 1000)
   timer.unref()

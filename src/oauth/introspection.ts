@@ -1,10 +1,11 @@
 // RFC 7662 token introspection. Anything not active is exactly {"active": false}
 // (§2.2), whatever the reason; storage failures propagate (503), never "active".
 import type { AccountGuard } from '../accounts/account-guard.js'
+import { accessTokenRef } from './access-token-status.js'
 import type { Clock } from './clock.js'
 import { sha256 } from './codes.js'
 import { InvalidClientError } from './errors.js'
-import type { ClientRecord, RefreshTokenStore, RevokedTokenStore } from './stores.js'
+import type { AccessTokenStatusStore, ClientRecord, RefreshTokenStore } from './stores.js'
 import { InvalidTokenError } from '../kits/resource/errors.js'
 import { looksLikeJwt, type Verifier } from '../kits/resource/verifier.js'
 
@@ -16,7 +17,7 @@ export class IntrospectionService {
   constructor (
     private readonly issuer: string,
     private readonly refreshTokens: RefreshTokenStore,
-    private readonly revoked: RevokedTokenStore,
+    private readonly accessTokens: AccessTokenStatusStore,
     private readonly verifier: Verifier,
     private readonly accounts: AccountGuard,
     private readonly clock: Clock
@@ -34,7 +35,9 @@ export class IntrospectionService {
         if (err instanceof InvalidTokenError) return INACTIVE
         throw err
       }
-      if (await this.revoked.isRevoked(c.jti)) return INACTIVE
+      // Its grant revoked (device disconnected, refresh family ended, code replayed), its
+      // user or client disabled or deleted, or its jti revoked (RFC 7009).
+      if (!await this.accessTokens.isLive(accessTokenRef(c))) return INACTIVE
       const user = await this.accounts.activeUser(c.subject, new Date(now))
       if (user === null) return INACTIVE
       return {

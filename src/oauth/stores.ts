@@ -149,6 +149,26 @@ export interface RevokedTokenStore {
   isRevoked (jti: string): Promise<boolean>
 }
 
+/** What storage needs to know about a verified access token (its RFC 9068 claims). */
+export interface AccessTokenRef {
+  jti: string
+  /** `sub` */
+  userId: string
+  clientId: string
+  /** `grant_id`; null in tokens issued before the claim existed. */
+  grantId: string | null
+}
+
+/**
+ * Whether an access token still stands: its grant is redeemed and not revoked (not
+ * disconnected, no replay, no revoked refresh family), its user and client exist and are
+ * enabled, and its jti was not revoked (RFC 7009). Reads what has committed, on every
+ * instance: a revocation counts for every request that arrives after it.
+ */
+export interface AccessTokenStatusStore {
+  isLive (ref: AccessTokenRef): Promise<boolean>
+}
+
 export interface ClientStore {
   findClient (id: string): Promise<ClientRecord | null>
 }
@@ -245,6 +265,14 @@ export interface AttemptStore {
   /** The live counter, or null when none or its window has ended. */
   peek (key: string, now: Date): Promise<Counter | null>
   clear (key: string): Promise<void>
+  /**
+   * Takes one attempt in the current window only while the count is below `limit`, in
+   * one conditional statement (so parallel requests can never overshoot); null when
+   * the budget is spent.
+   */
+  reserve (key: string, limit: number, windowSeconds: number, now: Date): Promise<Counter | null>
+  /** Gives back an attempt taken by reserve(), if the window it was taken in is still the current one. */
+  release (key: string, windowEnds: Date): Promise<void>
 }
 
 export interface AuditEntry {

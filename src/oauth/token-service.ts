@@ -76,7 +76,8 @@ export class TokenService {
       audience: input.audience,
       now,
       ttlSeconds: this.settings.accessTokenTtlSeconds,
-      permissions: decided.permissions
+      permissions: decided.permissions,
+      grantId: input.grantId
     })
     const response: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope }
     if (decided.scopes.includes('openid')) {

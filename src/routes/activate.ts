@@ -1,7 +1,7 @@
 // The person's side of RFC 8628 (§3.3): enter the code, sign in, confirm, decide.
 // Mistakes redraw the form with a message (node-oidc-provider's re_render_errors);
 // a GET never changes the authorization; every POST carries a CSRF token.
-import { randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EventVetoedError } from '../events/types.js'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
@@ -51,14 +51,17 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     const body = request.body as { user_code?: string }
     const entered = body.user_code ?? ''
     const session = request.session
-    session.visitor ??= randomBytes(16).toString('base64url')
+    // Derived from the session id, not random: parallel first posts of one session
+    // must share one per-session budget (it is kept across the sign-in regeneration).
+    session.visitor ??= createHash('sha256').update(session.sessionId).digest('base64url').slice(0, 22)
     const visitor = { ip: request.ip, session: session.visitor }
     const now = new Date(clock())
     const text = request.i18n
 
-    const locked = await userCodeGuard.lockedUntil(visitor, now)
-    if (locked !== null) {
-      return await renderEntry(reply, entered, text.t('activate.tooManyTries', { time: text.time(locked) }), 429)
+    const reservation = await userCodeGuard.reserve(visitor, now)
+    if (!reservation.ok) {
+      app.codepair.metrics?.guessRefused()
+      return await renderEntry(reply, entered, text.t('activate.tooManyTries', { time: text.time(reservation.until) }), 429)
     }
 
     const code = normalizeUserCode(entered)
@@ -66,16 +69,16 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       ? await storage.devices.findByUserCodeHash(userCodeHmac(secrets.userCodeKey, code))
       : null
     if (rec === null) {
-      // §5.1: malformed entries count against the budget too.
-      await userCodeGuard.failed(visitor, now)
+      // §5.1: malformed entries count against the budget too (the attempt stays taken).
       // This wrong code used up a budget: report it once, not on every refusal after it.
-      const limited = await userCodeGuard.lockedUntil(visitor, now)
-      if (limited !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: limited.toISOString() })
+      if (reservation.spent !== null) await events.emit('user_code.guessing_limited', { ip: request.ip, until: reservation.spent.toISOString() })
       const hint = code.length === codeLength
         ? text.t('activate.notRecognised')
         : text.t('activate.wrongShape', { length: codeLength, example: formatUserCode('BCDFGHJKLMNPQRST'.slice(0, codeLength)) })
       return await renderEntry(reply, entered, hint, 400)
     }
+    // A code that exists is not a guess against the bound: give the attempt back.
+    await reservation.release()
     const closed = closedReason(text, rec)
     if (closed !== null) return await renderClosed(request, reply, closed, 410)
 

@@ -28,6 +28,26 @@ export class PrismaAttemptStore implements AttemptStore {
     return { count: Number(row.count), windowEnds: toDate(row.windowEnds) }
   }
 
+  async reserve (key: string, limit: number, windowSeconds: number, now: Date): Promise<Counter | null> {
+    const ends = new Date(now.getTime() + windowSeconds * 1000)
+    // The WHERE of ON CONFLICT DO UPDATE is evaluated on the row as locked (PostgreSQL
+    // re-reads it after waiting; SQLite serialises writers), so the check and the count
+    // are one step: of n parallel reservations exactly the ones that fit succeed.
+    const rows = await this.db.$queryRaw<Array<{ count: number | bigint, windowEnds: unknown }>>`
+      INSERT INTO "AttemptCounter" ("key", "count", "windowEnds") VALUES (${key}, 1, ${ends})
+      ON CONFLICT ("key") DO UPDATE SET
+        "count" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN 1 ELSE "AttemptCounter"."count" + 1 END,
+        "windowEnds" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN ${ends} ELSE "AttemptCounter"."windowEnds" END
+      WHERE "AttemptCounter"."windowEnds" <= ${now} OR "AttemptCounter"."count" < ${limit}
+      RETURNING "count", "windowEnds"`
+    const row = rows[0]
+    return row === undefined ? null : { count: Number(row.count), windowEnds: toDate(row.windowEnds) }
+  }
+
+  async release (key: string, windowEnds: Date): Promise<void> {
+    await this.db.attemptCounter.updateMany({ where: { key, windowEnds, count: { gt: 0 } }, data: { count: { decrement: 1 } } })
+  }
+
   async peek (key: string, now: Date): Promise<Counter | null> {
     const row = await this.db.attemptCounter.findUnique({ where: { key } })
     if (row === null || row.windowEnds <= now) return null

@@ -1,4 +1,5 @@
 // The storage bundle: every store the app needs, over one Prisma client.
+import { HotAccessTokenStatusStore } from './access-token-status-store.js'
 import type { DatabaseTarget } from './database-url.js'
 import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
@@ -8,6 +9,7 @@ import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { isNotMigrated, notMigratedError } from './errors.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { createPrismaClient, type Db } from './prisma.js'
+import { QueryTiming, timedHotPath } from './query-timing.js'
 import { PrismaRefreshTokenStore } from './refresh-token-store.js'
 import { PrismaResourceServerStore } from './resource-server-store.js'
 import { PrismaRevokedTokenStore } from './revoked-token-store.js'
@@ -28,18 +30,23 @@ export interface Storage {
   readonly refreshTokens: PrismaRefreshTokenStore
   readonly resourceServers: PrismaResourceServerStore
   readonly revokedTokens: PrismaRevokedTokenStore
+  /** Whether an access token's grant, user, client and jti still stand (requireScope, introspection). */
+  readonly accessTokenStatus: HotAccessTokenStatusStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
+  /** Statement timings and pool counters, for the metrics (src/metrics). */
+  readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
 }
 
 export async function createStorage (target: DatabaseTarget, clock: () => number = Date.now): Promise<Storage> {
-  const db = await createPrismaClient(target)
+  const timing = new QueryTiming()
+  const db = await createPrismaClient(target, timing)
   let hot: HotPath
   try {
-    hot = createHotPath(target)
+    hot = timedHotPath(createHotPath(target), timing)
   } catch (err) {
     await db.$disconnect()
     // SQLite prepares its hot statements up front, so an unmigrated file fails here.
@@ -59,7 +66,9 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     refreshTokens: new PrismaRefreshTokenStore(db),
     resourceServers: new PrismaResourceServerStore(db, 5000, clock),
     revokedTokens: new PrismaRevokedTokenStore(db),
+    accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
+    timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }
   }

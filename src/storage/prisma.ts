@@ -6,14 +6,17 @@ import { PrismaClient as SqliteClient } from '../generated/prisma-sqlite/client.
 import { PrismaClient as PostgresClient } from '../generated/prisma-postgresql/client.js'
 import { createAdapterFactory } from './adapters.js'
 import { ensureSqliteDirectory, type DatabaseTarget } from './database-url.js'
+import { timedAdapterFactory, type QueryTiming } from './query-timing.js'
 
 export type Db = SqliteClient
 /** The client or an interactive transaction. */
 export type DbTx = Omit<Db, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>
 
-export async function createPrismaClient (target: DatabaseTarget): Promise<Db> {
+/** `timing`: time every statement (the server's metrics); the CLI passes none. */
+export async function createPrismaClient (target: DatabaseTarget, timing?: QueryTiming): Promise<Db> {
   ensureSqliteDirectory(target)
-  const adapter = createAdapterFactory(target)
+  const factory = createAdapterFactory(target)
+  const adapter = timing === undefined ? factory : timedAdapterFactory(factory, timing)
   if (target.dialect === 'postgresql') {
     return new PostgresClient({ adapter }) as unknown as Db
   }

@@ -49,5 +49,6 @@ export async function listenTestApp (t: Test, opts: { env?: Record<string, strin
   const issuer = `http://127.0.0.1:${port}`
   const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl, hooks: opts.hooks })
   await ctx.app.listen({ host: '127.0.0.1', port })
+  await ctx.app.listenMetrics()
   return { ...ctx, issuer }
 }

@@ -1,6 +1,6 @@
 // Expired rows go in bounded batches; consumed codes stay long enough to detect replays.
 import t from 'tap'
-import { PURGE_BATCH, purgeOnce } from '../../src/jobs/purge.js'
+import { consumedRetentionSeconds, PURGE_BATCH, purgeOnce } from '../../src/jobs/purge.js'
 import { addClient, addUser, buildTestApp } from '../helpers/app.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 
@@ -60,4 +60,25 @@ t.test('refresh tokens go once idle-expired, then the grant they kept alive', as
   t.equal(await storage.db.refreshToken.count(), 0, 'idle-expired: purged')
   await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
   t.equal(await storage.db.deviceAuthorization.count(), 0, 'then the grant goes too')
+})
+
+t.test('a consumed code stays while the access token it issued may live (requireScope looks its grant up)', async t => {
+  const { app, clock, config } = await buildTestApp(t, { env: { CONSUMED_RETENTION_SECONDS: '60', ACCESS_TOKEN_TTL_SECONDS: '3600' } })
+  const { storage } = app.codepair
+  t.equal(consumedRetentionSeconds(config), 3600 + config.clockToleranceSeconds, 'never shorter than the access token lifetime')
+  const client = await addClient(app)
+  const user = await addUser(app)
+  const flow = await startDeviceFlow(app, client.id, { scope: 'profile' })
+  const row = await storage.db.deviceAuthorization.findFirstOrThrow()
+  await storage.devices.decide(row.id, 'approved', user.id, new Date(clock.ms))
+  const token = (await poll(app, client.id, flow.device_code)).json().access_token as string
+  const me = async () => (await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode
+
+  clock.advance(600 + 60 + 1) // past the code's expiry and CONSUMED_RETENTION_SECONDS
+  await purgeOnce(storage, clock.now, consumedRetentionSeconds(config))
+  t.equal(await storage.db.deviceAuthorization.count(), 1, 'the grant stays')
+  t.equal(await me(), 200, 'its access token still works')
+  clock.advance(3600)
+  await purgeOnce(storage, clock.now, consumedRetentionSeconds(config))
+  t.equal(await storage.db.deviceAuthorization.count(), 0, 'gone once the token has expired')
 })

@@ -26,3 +26,12 @@ export class KeysUnavailableError extends Error {
     this.name = 'KeysUnavailableError'
   }
 }
+
+/** Whether the token was revoked could not be learnt (introspection unreachable): fail closed. */
+export class RevocationUnavailableError extends Error {
+  readonly code = 'CODEPAIR_ERR_REVOCATION_UNAVAILABLE'
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'RevocationUnavailableError'
+  }
+}

@@ -3,7 +3,7 @@
 // identity on request.identity; otherwise it answers RFC 6750 errors.
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { BearerError, InsufficientScopeError, InvalidTokenError, KeysUnavailableError } from './errors.js'
+import { BearerError, InsufficientScopeError, InvalidTokenError, KeysUnavailableError, RevocationUnavailableError } from './errors.js'
 import type { VerifiedToken, Verifier } from './verifier.js'
 
 export interface Identity {
@@ -68,9 +68,9 @@ export const codepairResource = fp(async function codepairResource (app: Fastify
         request.identity = { subject: v.subject, clientId: v.clientId, scopes: v.scopes, ...(v.permissions === undefined ? {} : { permissions: v.permissions }), claims: v.claims }
       } catch (err) {
         if (err instanceof BearerError) return sendBearerError(reply, realm, err)
-        if (err instanceof KeysUnavailableError) {
+        if (err instanceof KeysUnavailableError || err instanceof RevocationUnavailableError) {
           // Fail closed, but say it is on our side: the client may retry.
-          request.log.warn({ err }, 'signing keys unavailable')
+          request.log.warn({ err }, err instanceof KeysUnavailableError ? 'signing keys unavailable' : 'revocation check unavailable')
           return await reply.code(503).header('retry-after', '5').send({ error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now' })
         }
         throw err

@@ -1,5 +1,6 @@
 // codepair/resource — verify codepair access tokens in any Node resource server.
-export { createVerifier, DEFAULT_ALGORITHMS, looksLikeJwt, type Verifier, type VerifierOptions, type VerifiedToken } from './verifier.js'
+export { checkScopes, createVerifier, DEFAULT_ALGORITHMS, looksLikeJwt, withRevocationCheck, type Verifier, type VerifierOptions, type VerifiedToken } from './verifier.js'
+export { createIntrospectionCheck, type IntrospectionCheckOptions, type RevocationCheck } from './revocation.js'
 export { createCachedRemoteJwks, type RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js'
-export { BearerError, InsufficientScopeError, InvalidTokenError, KeysUnavailableError } from './errors.js'
+export { BearerError, InsufficientScopeError, InvalidTokenError, KeysUnavailableError, RevocationUnavailableError } from './errors.js'
 export { codepairResource, bearerToken, sendBearerError, type Identity, type ResourcePluginOptions } from './fastify.js'

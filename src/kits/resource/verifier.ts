@@ -2,6 +2,7 @@
 // typ at+jwt, issuer, audience, expiry with a small leeway, required scopes.
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { InsufficientScopeError, InvalidTokenError, KeysUnavailableError } from './errors.js'
+import type { RevocationCheck } from './revocation.js'
 
 /** Never `none`, never HMAC (a public key must not become a shared secret). */
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA']
@@ -21,6 +22,12 @@ export interface VerifierOptions {
    * lookup; expiry and scopes are still checked on every use.
    */
   cacheSize?: number
+  /**
+   * Ask codepair whether a verified token was revoked (createIntrospectionCheck): off by
+   * default, when a token is good until it expires. A revoked token is refused with
+   * InvalidTokenError before its scopes are looked at.
+   */
+  revocation?: RevocationCheck
 }
 
 export interface VerifiedToken {
@@ -33,6 +40,8 @@ export interface VerifiedToken {
   issuedAt: number
   /** The `permissions` claim codepair's permission provider for this API put in the token, if any. */
   permissions?: Record<string, unknown>
+  /** The device grant behind the token (`grant_id`); absent in tokens codepair issued before it added the claim. */
+  grantId?: string
   claims: JWTPayload
 }
 
@@ -47,19 +56,39 @@ export function looksLikeJwt (token: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
 }
 
+/** RFC 6750 §3.1: a token without every required scope gets insufficient_scope (403). */
+export function checkScopes (v: VerifiedToken, required: string[]): VerifiedToken {
+  if (required.some(s => !v.scopes.includes(s))) {
+    throw new InsufficientScopeError(`this requires the scope ${required.join(' ')}`, required)
+  }
+  return v
+}
+
 export function createVerifier (opts: VerifierOptions): Verifier {
+  const local = createLocalVerifier(opts)
+  return opts.revocation === undefined ? local : withRevocationCheck(local, opts.revocation)
+}
+
+/**
+ * `verifier`, then `check` on what it verified (a revoked token → InvalidTokenError), then
+ * the scopes: a revoked token is invalid_token (401) whatever scopes it lacks.
+ */
+export function withRevocationCheck (verifier: Verifier, check: RevocationCheck): Verifier {
+  return {
+    async verify (token, options = {}) {
+      const v = await verifier.verify(token, options.audience === undefined ? {} : { audience: options.audience })
+      if (!await check.isActive(token, v)) throw new InvalidTokenError('the access token has been revoked')
+      return checkScopes(v, options.requiredScopes ?? [])
+    }
+  }
+}
+
+function createLocalVerifier (opts: VerifierOptions): Verifier {
   const algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS
   const tolerance = opts.clockToleranceSeconds ?? 5
   const cacheSize = opts.cacheSize ?? 1000
   const cache = new Map<string, VerifiedToken>()
   const now = opts.now ?? Date.now
-
-  function checkScopes (v: VerifiedToken, required: string[]): VerifiedToken {
-    if (required.some(s => !v.scopes.includes(s))) {
-      throw new InsufficientScopeError(`this requires the scope ${required.join(' ')}`, required)
-    }
-    return v
-  }
 
   return {
     async verify (token, options = {}) {
@@ -107,6 +136,7 @@ export function createVerifier (opts: VerifierOptions): Verifier {
       expiresAt: Number(payload.exp),
       issuedAt: Number(payload.iat),
       ...(isObject(payload.permissions) ? { permissions: payload.permissions } : {}),
+      ...(typeof payload.grant_id === 'string' ? { grantId: payload.grant_id } : {}),
       claims: payload
     }
   }
