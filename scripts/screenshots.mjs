@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'codepair-screenshots-'))
 const databaseUrl = `file:${join(dir, 'codepair.db')}`
 const migrated = migrateDatabase(databaseUrl)
 if (!migrated.ok) throw new Error(migrated.output)
-const port = 20000 + Math.floor(Math.random() * 30000)
+const port = 20000 + Math.floor(Math.random() * 12000) // below the ephemeral port range
 const issuer = `http://127.0.0.1:${port}`
 const config = loadConfig({ DATABASE_URL: databaseUrl, ISSUER: issuer, PORT: String(port), LOG_LEVEL: 'warn', SECRET_KEY: 'screenshots-only-secret-key-0123456789abcdef', PURGE_INTERVAL_SECONDS: '0' })
 const app = await buildApp(config)

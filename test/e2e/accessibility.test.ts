@@ -1,6 +1,9 @@
 // Accessibility in Debian's Chromium: axe-core finds no WCAG 2.1 A/AA violation on any page
 // state, at desktop and phone width, in light and dark colour schemes; and a person with only
 // a keyboard approves a device with Tab, typing and Enter, seeing where the focus is.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
@@ -16,8 +19,6 @@ const MODES = [
   { name: 'phone, light', viewport: { width: 360, height: 740 }, colorScheme: 'light' },
   { name: 'phone, dark', viewport: { width: 360, height: 740 }, colorScheme: 'dark' }
 ] as const
-
-const doc = () => (globalThis as any).document
 
 /** Every mode on the page as it stands (no reload: a reload would re-send a POST). */
 async function expectNoViolations (t: Test, page: Page, state: string) {
@@ -140,7 +141,7 @@ async function tabTo (t: Test, page: Page, selector: string) {
   for (let i = 0; i < 25; i++) {
     await page.keyboard.press('Tab')
     const focus = await page.evaluate((sel: string) => {
-      const el = doc().activeElement
+      const el = (globalThis as any).document.activeElement
       const style = (globalThis as any).getComputedStyle(el)
       return {
         tag: el.tagName as string,
@@ -165,12 +166,12 @@ t.test('keyboard only: Tab, typing and Enter approve a device, with the focus al
   polling.catch(() => {})
   const page = await (await newContext(t)).newPage()
   await page.goto(`${issuer}/activate`)
-  await page.evaluate(() => { doc().activeElement?.blur() }) // start from nowhere, not from autofocus
+  await page.evaluate(() => { (globalThis as any).document.activeElement?.blur() }) // start from nowhere, not from autofocus
   await tabTo(t, page, '#user_code')
   await page.keyboard.type(auth.userCode.toLowerCase())
   await page.keyboard.press('Enter')
   await page.waitForURL(/\/login$/)
-  await page.evaluate(() => { doc().activeElement?.blur() })
+  await page.evaluate(() => { (globalThis as any).document.activeElement?.blur() })
   await tabTo(t, page, '#username')
   await page.keyboard.type('alice')
   await tabTo(t, page, '#password')
@@ -199,7 +200,10 @@ t.test('the code field suits a code of letters', async t => {
 
 t.test('a branded page (logo, accent, support link): zero violations in light and dark', async t => {
   if (browser === null) return
-  const dir = t.testdir({ 'logo.svg': '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#7b1fa2"/></svg>' })
+  // Not t.testdir(): the app's own fresh database calls it again, which empties it.
+  const dir = mkdtempSync(join(tmpdir(), 'codepair-brand-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  writeFileSync(join(dir, 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#7b1fa2"/></svg>')
   const { issuer } = await listenTestApp(t, {
     env: { BRAND_NAME: 'Acme TV', BRAND_LOGO_FILE: `${dir}/logo.svg`, BRAND_ACCENT_COLOR: '#7b1fa2', BRAND_SUPPORT_URL: 'https://help.example.com' },
     clock: systemClockTest()

@@ -1,6 +1,7 @@
 // Operator branding without forking: BRAND_NAME, BRAND_LOGO_FILE, BRAND_ACCENT_COLOR and
 // BRAND_SUPPORT_URL, checked at start-up and served under the pages' CSP.
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { contrast, DARK_CANVAS, darkSchemeText } from '../../src/branding/colour.js'
@@ -10,11 +11,18 @@ import { configProblems } from '../helpers/config.js'
 
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
+/** A folder of files; not t.testdir(), which the app's fresh database would empty by calling it again. */
+function folder (t: any, files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'codepair-brand-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
+  return dir
+}
+
 const SVG = '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#123"/></svg>'
 
 t.test('a branded page: name, logo, accent and support link, all under the CSP', async t => {
-  const dir = t.testdir({ 'logo.png': '' })
-  writeFileSync(join(dir, 'logo.png'), PNG)
+  const dir = folder(t, { 'logo.png': PNG })
   const { app } = await buildTestApp(t, {
     env: { BRAND_NAME: 'Acme <TV> Login', BRAND_LOGO_FILE: join(dir, 'logo.png'), BRAND_ACCENT_COLOR: '#7B1FA2', BRAND_SUPPORT_URL: 'https://help.example.com/tv?from=codepair' }
   })
@@ -46,7 +54,7 @@ t.test('a branded page: name, logo, accent and support link, all under the CSP',
 })
 
 t.test('an SVG logo is served as SVG with a CSP of its own; no logo, no route', async t => {
-  const dir = t.testdir({ 'logo.svg': SVG })
+  const dir = folder(t, { 'logo.svg': SVG })
   const { app } = await buildTestApp(t, { env: { BRAND_LOGO_FILE: join(dir, 'logo.svg') } })
   const logo = await app.inject({ url: '/assets/logo' })
   t.equal(logo.headers['content-type'], 'image/svg+xml')
@@ -61,8 +69,7 @@ t.test('an SVG logo is served as SVG with a CSP of its own; no logo, no route', 
 })
 
 t.test('bad branding stops start-up with a message saying what to do', async t => {
-  const dir = t.testdir({ 'logo.png': 'this is text, not a PNG', 'big.png': '' })
-  writeFileSync(join(dir, 'big.png'), Buffer.concat([PNG, Buffer.alloc(300 * 1024)]))
+  const dir = folder(t, { 'logo.png': 'this is text, not a PNG', 'big.png': Buffer.concat([PNG, Buffer.alloc(300 * 1024)]) })
   t.match(configProblems({ BRAND_LOGO_FILE: join(dir, 'logo.png') }), /BRAND_LOGO_FILE: .*logo\.png is not a PNG, JPEG, GIF, WebP or SVG image/, 'the type comes from the bytes, not the name')
   t.match(configProblems({ BRAND_LOGO_FILE: join(dir, 'missing.png') }), /BRAND_LOGO_FILE: cannot read .*missing\.png \(ENOENT\)/)
   t.match(configProblems({ BRAND_LOGO_FILE: join(dir, 'big.png') }), /BRAND_LOGO_FILE: .*301 KiB; a logo may be at most 256 KiB/)
