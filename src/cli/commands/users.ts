@@ -2,6 +2,7 @@
 import type { Command } from 'commander'
 import { passwordProblem } from '../../accounts/password.js'
 import { AdminError } from '../../admin/errors.js'
+import { listUserFactors, resetUserFactors } from '../../admin/factors.js'
 import { createUser, listUsers, normalizeUsername, setUserEnabled, setUserPassword } from '../../admin/users.js'
 import { EXIT } from '../../exit-codes.js'
 import { withDb, withEvents } from '../context.js'
@@ -55,6 +56,23 @@ export function register (program: Command): void {
     .action(run(async ({ args: [username = ''], opts, json }) => {
       const password = await readPassword(opts.passwordStdin === true, p => passwordProblem(p, username), 'codepair user set-password')
       printRecord(json, 'Password changed (sessions and refresh tokens revoked)', await withDb(db => setUserPassword(db, username, password)))
+      return EXIT.ok
+    }))
+
+  user.command('factors')
+    .description('a person\'s second-factor methods (authenticator apps, passkeys, recovery codes)')
+    .argument('<USERNAME>')
+    .action(run(async ({ args: [username = ''], json }) => {
+      printTable(json, await withDb(db => listUserFactors(db, username)), ['method', 'name', 'createdAt', 'lastUsedAt', 'remaining'])
+      return EXIT.ok
+    }))
+
+  user.command('reset-factors')
+    .description('remove every second factor of a person who lost their device; ends their sessions')
+    .argument('<USERNAME>')
+    .action(run(async ({ args: [username = ''], json }) => {
+      const r = await withDb(db => resetUserFactors(db, username))
+      printRecord(json, 'Second factors removed', r, 'They sign in with their password next time and can set up a new method at /account/security.')
       return EXIT.ok
     }))
 }
