@@ -144,3 +144,57 @@ t.test('TOTP and a passkey: enrol, approve a device with each, passkey-only sign
   await mine.close()
   await other.close()
 })
+
+t.test('an operator requires a second factor for one client: the person sets one up in the page, then approves', async t => {
+  const browser = await launchChromium(t)
+  if (browser === null) return
+  const port = 20000 + Math.floor(Math.random() * 30000)
+  const issuer = `http://localhost:${port}`
+  const { app, clock } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), DEVICE_CODE_TTL_SECONDS: '1800' } })
+  await app.listen({ host: '127.0.0.1', port })
+  const plain = await addClient(app, { name: 'Kitchen Radio' })
+  const bank = await addClient(app, { name: 'Bank TV' })
+  await app.codepair.storage.clientPolicies.setRequireSecondFactor(bank.id, true) // what `client update --require-second-factor` does
+  await addUser(app)
+  const context = await browser.newContext({ viewport: { width: 1024, height: 800 } })
+  const page = await context.newPage()
+
+  async function enterCode (userCode: string): Promise<void> {
+    await page.goto(`${issuer}/activate?user_code=${encodeURIComponent(userCode)}`)
+    await page.click('button[type=submit]')
+  }
+
+  // Another client under REQUIRE_SECOND_FACTOR=enrolled: the password is enough.
+  const radio = await startDeviceFlow(app, plain.id, { scope: 'openid' })
+  await enterCode(radio.user_code)
+  await page.waitForURL(/\/login$/)
+  await page.fill('#username', 'alice')
+  await page.fill('#password', PASSWORD)
+  await page.click('form[action="/login"] button[type=submit]')
+  await page.waitForURL(/\/activate\/confirm$/)
+  await page.click('button[value=approve]')
+  await page.waitForSelector('text=Device connected')
+  t.equal((await poll(app, plain.id, radio.device_code)).statusCode, 200, 'the radio is connected with a password alone')
+
+  // The bank's TV: the confirmation sends the person to set up a second factor first.
+  const tv = await startDeviceFlow(app, bank.id, { scope: 'openid' })
+  await enterCode(tv.user_code)
+  await page.waitForURL(/\/account\/security\?notice=required$/)
+  t.equal((await poll(app, bank.id, tv.device_code)).json().error, 'authorization_pending', 'nothing approved yet')
+  await page.click('text=Add an authenticator app')
+  await page.waitForSelector('.qr svg')
+  const secret = (await page.textContent('#totp-secret') ?? '').replace(/\s+/g, '')
+  await page.fill('#code', totpAt(secret, clock.ms))
+  await page.fill('#name', 'Phone')
+  await page.click('text=Turn on')
+  await page.waitForSelector('#recovery-codes')
+  await page.click('text=I have saved them')
+  await page.waitForURL(/\/activate\/confirm$/)
+  await page.click('button[value=approve]')
+  await page.waitForSelector('text=Device connected')
+  clock.advance(10) // the TV polled once already: the next poll waits its interval (RFC 8628 §3.5)
+  const res = await poll(app, bank.id, tv.device_code)
+  t.equal(res.statusCode, 200, 'the TV receives tokens after the second factor')
+  t.same(idTokenClaims(res.json().id_token).amr, ['pwd', 'otp', 'mfa'])
+  await context.close()
+})
