@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto'
 import fastifyFormbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { AccountGuard } from './accounts/account-guard.js'
+import { Confirmations } from './accounts/confirmations.js'
+import { createFactorRegistry } from './accounts/factors/setup.js'
+import { SecondFactorService } from './accounts/second-factor.js'
 import { SignInService } from './accounts/sign-in.js'
 import { UserCodeGuard } from './accounts/user-code-guard.js'
 import type { Config } from './config.js'
@@ -38,6 +41,10 @@ import errorHandler from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
 import rateLimit from './plugins/rate-limit.js'
 import accountRoutes from './routes/account.js'
+import accountSecurityRoutes from './routes/account-security.js'
+import passkeyRoutes from './routes/passkeys.js'
+import secondFactorRoutes from './routes/second-factor.js'
+import webauthnAssetRoutes from './routes/webauthn-assets.js'
 import activateRoutes from './routes/activate.js'
 import assetRoutes from './routes/assets.js'
 import deviceAuthorizationRoutes from './routes/device-authorization.js'
@@ -68,6 +75,10 @@ export interface Services {
   signIn: SignInService
   userCodeGuard: UserCodeGuard
   accountGuard: AccountGuard
+  /** Second-factor methods, policy and verification (src/accounts/factors). */
+  secondFactor: SecondFactorService
+  /** One-time confirmation states for second-factor prompts and enrolments. */
+  confirmations: Confirmations
   /** emit() one event per event site (src/events/types.ts Emitter); use() adds hooks at run time. */
   events: EventBus
   /** "Sign in with …" upstream OpenID Connect providers (UPSTREAM_PROVIDERS_FILE). */
@@ -79,6 +90,8 @@ export interface Services {
 declare module 'fastify' {
   interface FastifyInstance {
     codepair: Services
+    /** Set by server.ts on SIGTERM: readiness answers 503 while requests are still served. */
+    lifecycle: { draining: boolean }
   }
 }
 
@@ -92,6 +105,9 @@ export interface BuildOptions {
   /** Extension hooks (README "Events and hooks"), after those of HOOKS_MODULE. */
   hooks?: Hooks | Hooks[]
 }
+
+/** A second-factor prompt or enrolment must be answered within this time (one-time confirmation states). */
+const CONFIRMATION_TTL_SECONDS = 300
 
 /** Never log secrets: no query strings (user codes), no Authorization or Cookie headers. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]']
@@ -114,6 +130,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     return503OnClosing: true
   })
 
+  app.decorate('lifecycle', { draining: false })
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
   // The webhook worker and running hooks stop before the database closes.
@@ -151,7 +168,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         (presented, storedHash) => userCodeMatches(secrets.userCodeKey, presented, storedHash)))
       .register(new RefreshTokenGrant(
         { defaultAudience: config.defaultAudience, reuseGraceSeconds: config.refreshTokenReuseGraceSeconds },
-        storage.refreshTokens, accountGuard, tokens, clock, events.bus))
+        storage.refreshTokens, accountGuard, tokens, clock, events.bus, storage.devices))
     app.decorate('codepair', {
       config,
       clock,
@@ -168,8 +185,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
       deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, liveCodes, clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
-      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
-      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log)
+      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log),
+      secondFactor: new SecondFactorService(createFactorRegistry(config, storage, secrets), storage.factors, storage.attempts, {
+        policy: config.secondFactor.policy,
+        stepUpMaxAgeSeconds: config.secondFactor.stepUpMaxAgeSeconds,
+        failuresPerAccount: config.loginFailures.perAccount,
+        lockoutSeconds: config.loginFailures.lockoutSeconds
+      }),
+      confirmations: new Confirmations(storage.confirmations, CONFIRMATION_TTL_SECONDS),
+      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
     } satisfies Services)
     events.startWorker()
   } catch (err) {
@@ -205,6 +229,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(userinfoRoutes)
   await app.register(apiMeRoutes)
   await app.register(assetRoutes)
+  await app.register(webauthnAssetRoutes)
   await app.register(qrRoutes)
 
   // Browser pages, in their own scope with sessions, CSRF and strict headers.
@@ -214,6 +239,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await scope.register(signInRoutes)
     await scope.register(upstreamSignInRoutes)
     await scope.register(accountRoutes)
+    await scope.register(secondFactorRoutes)
+    await scope.register(accountSecurityRoutes)
+    await scope.register(passkeyRoutes)
   })
 
   const stopPurge = startPurgeJob(storage, clock, config.purgeIntervalSeconds, consumedRetentionSeconds(config), app.log, config.webhooks.retentionSeconds,

@@ -26,6 +26,8 @@ export interface Config {
   readonly logFormat: LogFormat
   /** How long start-up and `codepair migrate` wait for another process to let go of the database. */
   readonly migrateWaitSeconds: number
+  /** On SIGTERM, how long readiness answers 503 (while requests are still served) before the server closes. */
+  readonly shutdownDrainSeconds: number
   /** Master secret; undefined in development means "generate once and keep it in the database". */
   readonly secretKey: string | undefined
   readonly trustProxy: boolean | string
@@ -67,6 +69,12 @@ export interface Config {
   readonly hooksModule: string | undefined
   /** How long a hook or permission provider may run before it is abandoned. */
   readonly hookTimeoutMs: number
+  /** Second factor (src/accounts/factors): the methods offered, who must use one, how fresh a proof must be to approve. */
+  readonly secondFactor: {
+    readonly methods: readonly ('totp' | 'passkey' | 'recovery_codes')[]
+    readonly policy: 'off' | 'enrolled' | 'always'
+    readonly stepUpMaxAgeSeconds: number
+  }
   readonly webhooks: {
     /** Run the delivery worker in this process (every instance may). */
     readonly worker: boolean
@@ -131,6 +139,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'must be auto, json or pretty' }).default('auto'),
   MIGRATE_WAIT_SECONDS: int(0, 3600, 30),
+  SHUTDOWN_DRAIN_SECONDS: int(0, 300, 5),
   SECRET_KEY: z.string().optional(),
   TRUST_PROXY: z.string().trim().optional(),
   BODY_LIMIT_BYTES: int(1024, 1048576, 16384),
@@ -173,6 +182,9 @@ const schema = z.object({
   CLOCK_TOLERANCE_SECONDS: int(0, 300, 5),
   HOOKS_MODULE: z.string().trim().optional(),
   HOOK_TIMEOUT_MS: int(10, 60000, 2000),
+  SECOND_FACTOR_METHODS: z.string().trim().optional(),
+  REQUIRE_SECOND_FACTOR: z.enum(['off', 'enrolled', 'always'], { message: 'must be off, enrolled or always' }).default('enrolled'),
+  STEP_UP_MAX_AGE_SECONDS: int(30, 86400, 300),
   WEBHOOK_WORKER: bool(true),
   WEBHOOK_TIMEOUT_MS: int(100, 60000, 10000),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100, 15),
@@ -273,6 +285,10 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
     problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
   }
+  const factorMethods = secondFactorMethods(e.SECOND_FACTOR_METHODS, problems)
+  if (e.REQUIRE_SECOND_FACTOR === 'always' && !factorMethods.some(m => m !== 'recovery_codes')) {
+    problems.push('REQUIRE_SECOND_FACTOR: always needs totp or passkey in SECOND_FACTOR_METHODS (recovery codes alone are no factor)')
+  }
   let metricsAllow: AllowList | undefined
   try {
     metricsAllow = parseAllowList(e.METRICS_ALLOW)
@@ -299,6 +315,7 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     migrateWaitSeconds: e.MIGRATE_WAIT_SECONDS,
+    shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
     secretKey: e.SECRET_KEY,
     trustProxy,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -337,6 +354,11 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     secureCookies: httpsIssuer,
     hooksModule,
     hookTimeoutMs: e.HOOK_TIMEOUT_MS,
+    secondFactor: {
+      methods: factorMethods,
+      policy: e.REQUIRE_SECOND_FACTOR,
+      stepUpMaxAgeSeconds: e.STEP_UP_MAX_AGE_SECONDS
+    },
     webhooks: {
       worker: e.WEBHOOK_WORKER,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
@@ -378,6 +400,17 @@ function configuredKeys (inline: string | undefined, file: string | undefined, p
     problems.push(`${source}: ${(err as Error).message}`)
     return undefined
   }
+}
+
+const FACTOR_METHODS = ['totp', 'passkey', 'recovery_codes'] as const
+
+function secondFactorMethods (raw: string | undefined, problems: string[]): Config['secondFactor']['methods'] {
+  if (raw === undefined || raw === '') return [...FACTOR_METHODS]
+  const names = raw.split(/[\s,]+/).filter(n => n !== '')
+  const unknown = names.filter(n => n !== 'none' && !(FACTOR_METHODS as readonly string[]).includes(n))
+  if (unknown.length > 0) problems.push(`SECOND_FACTOR_METHODS: unknown method ${unknown.join(', ')}; use a comma-separated list of ${FACTOR_METHODS.join(', ')} (or "none")`)
+  if (names.length === 1 && names[0] === 'none') return []
+  return FACTOR_METHODS.filter(m => names.includes(m))
 }
 
 function readEnv (): Record<string, string | undefined> {

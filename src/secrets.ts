@@ -13,6 +13,10 @@ export interface Secrets {
   keyEncryptionKey: Buffer
   /** Encrypts webhook signing secrets at rest (they are read back to sign). */
   webhookSecretKey: Buffer
+  /** Encrypts second-factor secrets (TOTP seeds) at rest (src/accounts/factors). */
+  factorSecretKey: Buffer
+  /** Keys the HMAC of recovery codes. */
+  recoveryCodeKey: Buffer
   /** True when no SECRET_KEY was configured and a development secret is kept in the database. */
   generated: boolean
 }
@@ -24,6 +28,8 @@ export function deriveSecrets (master: string, generated = false): Secrets {
     userCodeKey: derive('user code hmac'),
     keyEncryptionKey: derive('signing key encryption'),
     webhookSecretKey: derive('webhook secret encryption'),
+    factorSecretKey: derive('second factor secret encryption'),
+    recoveryCodeKey: derive('recovery code hmac'),
     generated
   }
 }

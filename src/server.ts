@@ -34,10 +34,18 @@ async function main (): Promise<void> {
   } catch (err) {
     throw databaseUnavailable(err, config.database) ?? (isNotMigrated(err) ? notMigratedError(err) : err)
   }
-  closeWithGrace({ delay: 10000 }, async ({ signal, err }) => {
+  // The whole shutdown is bounded: the drain, then 10 s for in-flight requests, then exit(1).
+  closeWithGrace({ delay: (config.shutdownDrainSeconds + 10) * 1000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
-    await app.close()
+    if (signal === 'SIGTERM' && config.shutdownDrainSeconds > 0) {
+      // Readiness fails first, while requests are still served, so the load balancer
+      // stops sending new ones here before the port closes (SHUTDOWN_DRAIN_SECONDS).
+      app.lifecycle.draining = true
+      app.log.info({ seconds: config.shutdownDrainSeconds }, 'draining: /readyz answers 503')
+      await new Promise(resolve => setTimeout(resolve, config.shutdownDrainSeconds * 1000))
+    }
+    await app.close() // stops listening; in-flight requests finish first
   })
   try {
     await app.listen({ host: config.host, port: config.port })

@@ -5,3 +5,4 @@ export const loginIpKey = (ip: string) => `login:ip:${ip}`
 export const userCodeGlobalKey = 'user-code:global'
 export const userCodeIpKey = (ip: string) => `user-code:ip:${ip}`
 export const userCodeSessionKey = (session: string) => `user-code:session:${session}`
+export const secondFactorAccountKey = (userId: string) => `second-factor:account:${userId}`

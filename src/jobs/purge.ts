@@ -29,7 +29,8 @@ export async function purgeOnce (storage: Storage, clock: Clock, consumedRetenti
       await storage.refreshTokens.purgeExpired(now, PURGE_BATCH) +
       await storage.revokedTokens.purgeExpired(now, PURGE_BATCH) +
       await purgeExpiredSessions(storage.db, now, PURGE_BATCH) +
-      await storage.webhooks.purgeFinished(webhooksBefore, PURGE_BATCH)
+      await storage.webhooks.purgeFinished(webhooksBefore, PURGE_BATCH) +
+      await storage.confirmations.purgeExpired(now, PURGE_BATCH)
     total += n
     if (n === 0) break
   }

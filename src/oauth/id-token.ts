@@ -7,6 +7,8 @@ export interface IdTokenInput {
   clientId: string
   authTime: Date
   claims: Record<string, string>
+  /** OIDC Core §2 amr (RFC 8176 values) and acr of the approval, when recorded. */
+  authentication?: { amr: string[], acr: string } | null
   now: number
   ttlSeconds: number
 }
@@ -18,7 +20,8 @@ export class IdTokenIssuer {
     const { kid, alg, key } = this.keys.signingKey()
     const iat = Math.floor(input.now / 1000)
     // typ JWT, unlike access tokens' at+jwt: resource servers that pin typ refuse ID tokens.
-    return await new SignJWT({ ...input.claims, auth_time: Math.floor(input.authTime.getTime() / 1000) })
+    const auth = input.authentication == null ? {} : { amr: input.authentication.amr, acr: input.authentication.acr }
+    return await new SignJWT({ ...input.claims, ...auth, auth_time: Math.floor(input.authTime.getTime() / 1000) })
       .setProtectedHeader({ alg, kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(input.subject)

@@ -197,6 +197,15 @@ export interface PollResult {
   decidedAt: Date | null
 }
 
+/** How the approving person authenticated (OIDC Core §2 amr and acr), recorded with the approval. */
+export interface GrantAuthentication {
+  /** RFC 8176 values. */
+  amr: string[]
+  acr: string
+  /** When the last factor was proven. */
+  at: Date
+}
+
 export interface DeviceAuthorizationStore {
   create (record: NewDeviceAuthorization, outbox?: Outbox): Promise<void>
   /**
@@ -209,8 +218,13 @@ export interface DeviceAuthorizationStore {
   findByDeviceCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findByUserCodeHash (hash: string): Promise<DeviceAuthorizationRecord | null>
   findById (id: string): Promise<DeviceAuthorizationRecord | null>
-  /** pending → approved/denied, once: false if it was no longer pending or had expired. */
-  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox?: Outbox): Promise<boolean>
+  /**
+   * pending → approved/denied, once: false if it was no longer pending or had expired.
+   * `authentication` is written in the same transaction when the decision is made.
+   */
+  decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox?: Outbox, authentication?: GrantAuthentication): Promise<boolean>
+  /** What decide() recorded about the approver's authentication; null for approvals made without it. */
+  findAuthentication (grantId: string): Promise<GrantAuthentication | null>
   /**
    * approved → consumed and the grant written, in one transaction; false unless this
    * call made the transition (exactly one concurrent caller wins).

@@ -43,6 +43,8 @@ export interface MintInput {
   grantId: string
   authTime: Date
   now: number
+  /** How the approver authenticated (ID token amr and acr); null or absent when not recorded. */
+  authentication?: { amr: string[], acr: string } | null
   /** Refresh tokens keep their family and absolute expiry across rotations (absent: a device code redemption). */
   family?: { id: string, expiresAt: Date }
 }
@@ -86,6 +88,7 @@ export class TokenService {
         clientId: client.id,
         authTime: input.authTime,
         claims: claimsFor(user, decided.scopes),
+        authentication: input.authentication,
         now,
         ttlSeconds: this.settings.accessTokenTtlSeconds
       })

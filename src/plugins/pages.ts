@@ -26,7 +26,7 @@ declare module 'fastify' {
     /** The last decision, shown by GET /activate/done after the POST redirects there. */
     decided?: 'approve' | 'deny'
     /** Where sign-in leads when no activation is waiting: only known pages, never a URL (open redirect). */
-    returnTo?: 'devices'
+    returnTo?: 'devices' | 'security'
   }
 }
 

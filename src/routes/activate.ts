@@ -3,6 +3,7 @@
 // a GET never changes the authorization; every POST carries a CSRF token.
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { authenticationOf, freshProof } from '../accounts/step-up.js'
 import { EventVetoedError } from '../events/types.js'
 import { formatUserCode, normalizeUserCode, userCodeHmac } from '../oauth/codes.js'
 import type { PageText } from '../i18n/page-text.js'
@@ -11,7 +12,7 @@ import type { DeviceAuthorizationRecord } from '../oauth/stores.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
 
 export default async function activateRoutes (app: FastifyInstance): Promise<void> {
-  const { config, secrets, storage, userCodeGuard, clock, events } = app.codepair
+  const { config, secrets, storage, userCodeGuard, clock, events, secondFactor } = app.codepair
   const codeLength = config.userCodeLength
 
   function renderEntry (reply: FastifyReply, userCode: string, error?: string, status = 200) {
@@ -86,6 +87,24 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     return await reply.code(303).redirect(session.userId === undefined ? '/login' : '/activate/confirm')
   })
 
+  /**
+   * Approving needs a second factor when the policy (or the client) asks for one: a fresh
+   * proof in this session (step-up), or setting one up first. Returns the page to go to
+   * first, or null when the person may approve now.
+   */
+  async function secondFactorFirst (request: FastifyRequest, userId: string, clientId: string): Promise<string | null> {
+    const need = await secondFactor.approvalNeeds(userId, await storage.clientPolicies.requiresSecondFactor(clientId))
+    if (need === 'enrol') {
+      request.session.afterEnrol = 'activate'
+      return '/account/security?notice=required'
+    }
+    if (need === 'proof' && freshProof(request.session, clock(), secondFactor.settings.stepUpMaxAgeSeconds) === null) {
+      request.session.stepUp = 'activate'
+      return '/account/verify'
+    }
+    return null
+  }
+
   app.get('/activate/confirm', { config: PAGE_ROUTE }, async (request, reply) => {
     const { activation, userId } = request.session
     if (activation === undefined) return await reply.code(303).redirect('/activate')
@@ -95,6 +114,8 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     if (rec === null) return await renderClosed(request, reply, text.t('closed.expired'), 410)
     const closed = closedReason(text, rec)
     if (closed !== null) return await renderClosed(request, reply, closed, 410)
+    const first = await secondFactorFirst(request, userId, rec.clientId)
+    if (first !== null) return await reply.code(303).redirect(first)
     const [client, user] = await Promise.all([storage.clients.findClient(rec.clientId), storage.users.findUserById(userId)])
     return await reply.view('confirm', {
       csrfToken: reply.generateCsrf(),
@@ -135,12 +156,21 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     }
     const now = new Date(clock())
     const rec = await storage.devices.findById(activation.id)
+    if (decision === 'approve' && rec !== null) {
+      // The proof may have aged while the page was open: step up again, then come back.
+      const first = await secondFactorFirst(request, userId, rec.clientId)
+      if (first !== null) return await reply.code(303).redirect(first)
+    }
+    // The approval records how the person authenticated (ID token amr and acr).
+    const authentication = decision === 'approve'
+      ? { ...authenticationOf(session, now.getTime(), secondFactor.settings.stepUpMaxAgeSeconds), at: new Date(session.secondFactor?.at ?? session.signedInAt ?? now.getTime()) }
+      : undefined
     // §5.5: decided once. The conditional update lets exactly one of approve/deny win.
     let won = false
     try {
       won = rec !== null && await events.emit(decision === 'approve' ? 'device.approved' : 'device.denied',
         { grantId: rec.id, clientId: rec.clientId, scope: rec.scope, resource: rec.resource, userId, ip: request.ip },
-        async outbox => await storage.devices.decide(activation.id, decision === 'approve' ? 'approved' : 'denied', userId, now, outbox))
+        async outbox => await storage.devices.decide(activation.id, decision === 'approve' ? 'approved' : 'denied', userId, now, outbox, authentication))
     } catch (err) {
       if (!(err instanceof EventVetoedError)) throw err
       // A hook refused the approval: the code stays undecided, so the person may deny it or try later.
@@ -152,7 +182,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
       const reason = latest === null ? text.t('closed.expired') : closedReason(text, latest) ?? text.t('closed.handled')
       return await renderClosed(request, reply, reason, 409)
     }
-    await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id } }, now)
+    await storage.audit.record({ type: decision === 'approve' ? 'device.approved' : 'device.denied', userId, ip: request.ip, detail: { authorization: activation.id, ...(authentication === undefined ? {} : { amr: authentication.amr }) } }, now)
     // Post/Redirect/Get: Back and reload from the result never re-submit the decision.
     session.decided = decision
     return await reply.code(303).redirect('/activate/done')

@@ -6,6 +6,9 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
 
   // Readiness: the database answers; otherwise take this instance out of rotation.
   app.get('/readyz', async (request, reply) => {
+    if (app.lifecycle.draining) {
+      return await reply.code(503).header('retry-after', '5').send({ status: 'unavailable', reason: 'shutting down' })
+    }
     try {
       await app.codepair.storage.ping()
       return { status: 'ready' }

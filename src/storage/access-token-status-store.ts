@@ -37,9 +37,9 @@ function sqliteLookup (db: Database.Database): Lookup {
 }
 
 function postgresLookup (pool: import('pg').Pool): Lookup {
-  const text = `SELECT (${liveSql({ jti: 't."jti"', user: 't."userId"', client: 't."clientId"', grant: 't."grantId"' })}) AS "live"
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t("jti", "userId", "clientId", "grantId", "i")
-    ORDER BY t."i"`
+  const text = `SELECT (${liveSql({ jti: 'ref."jti"', user: 'ref."userId"', client: 'ref."clientId"', grant: 'ref."grantId"' })}) AS "live"
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS ref("jti", "userId", "clientId", "grantId", "i")
+    ORDER BY ref."i"`
   return async refs => {
     const out: boolean[] = []
     for (let i = 0; i < refs.length; i += PG_CHUNK) {

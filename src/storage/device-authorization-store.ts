@@ -1,12 +1,12 @@
 import { randomBytesPooled } from '../oauth/random.js'
 import {
   DuplicateUserCodeError,
-  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type IssuedGrant, type NewDeviceAuthorization, type Outbox, type PollResult
+  type DeviceAuthorizationRecord, type DeviceAuthorizationStore, type DeviceStatus, type GrantAuthentication, type IssuedGrant, type NewDeviceAuthorization, type Outbox, type PollResult
 } from '../oauth/stores.js'
 import { isUniqueViolation } from './errors.js'
 import type { HotPath } from './hot-path.js'
 import { changeWithOutbox, writeOutbox } from './outbox.js'
-import type { Db } from './prisma.js'
+import type { Db, DbTx } from './prisma.js'
 
 type Row = NonNullable<Awaited<ReturnType<Db['deviceAuthorization']['findUnique']>>>
 
@@ -50,14 +50,29 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
     return toRecord(await this.db.deviceAuthorization.findUnique({ where: { id } }))
   }
 
-  async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox: Outbox = []): Promise<boolean> {
-    return await changeWithOutbox(this.db, outbox, async tx => {
+  async decide (id: string, status: 'approved' | 'denied', userId: string, now: Date, outbox: Outbox = [], authentication?: GrantAuthentication): Promise<boolean> {
+    const change = async (tx: DbTx): Promise<boolean> => {
       const { count } = await tx.deviceAuthorization.updateMany({
         where: { id, status: 'pending', expiresAt: { gt: now } },
         data: { status, userId, decidedAt: now }
       })
+      if (count === 1 && authentication !== undefined) {
+        await tx.grantAuthentication.create({ data: { grantId: id, amr: authentication.amr.join(' '), acr: authentication.acr, at: authentication.at } })
+      }
       return count === 1
-    }, won => won)
+    }
+    if (authentication === undefined) return await changeWithOutbox(this.db, outbox, change, won => won)
+    // The approval and how it was authenticated are one change: a poll never redeems it without its amr.
+    return await this.db.$transaction(async tx => {
+      const won = await change(tx)
+      if (won) await writeOutbox(tx, outbox)
+      return won
+    })
+  }
+
+  async findAuthentication (grantId: string): Promise<GrantAuthentication | null> {
+    const row = await this.db.grantAuthentication.findUnique({ where: { grantId } })
+    return row === null ? null : { amr: row.amr.split(' ').filter(v => v !== ''), acr: row.acr, at: row.at }
   }
 
   async consume (id: string, now: Date, grant: IssuedGrant, outbox: Outbox = []): Promise<boolean> {
@@ -116,7 +131,11 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
       take: limit
     })
     if (rows.length === 0) return 0
-    const { count } = await this.db.deviceAuthorization.deleteMany({ where: { id: { in: rows.map(r => r.id) } } })
+    const ids = rows.map(r => r.id)
+    const [{ count }] = await this.db.$transaction([
+      this.db.deviceAuthorization.deleteMany({ where: { id: { in: ids } } }),
+      this.db.grantAuthentication.deleteMany({ where: { grantId: { in: ids } } })
+    ])
     return count
   }
 }

@@ -1,12 +1,16 @@
 // The storage bundle: every store the app needs, over one Prisma client.
 import { HotAccessTokenStatusStore } from './access-token-status-store.js'
 import type { DatabaseTarget } from './database-url.js'
+import { PrismaAccountSecurityStore } from './account-security-store.js'
 import { PrismaAttemptStore } from './attempt-store.js'
 import { PrismaAuditStore } from './audit-store.js'
+import { PrismaClientPolicyStore } from './client-policy-store.js'
 import { PrismaClientStore } from './client-store.js'
+import { PrismaConfirmationStore } from './confirmation-store.js'
 import { PrismaConnectedDeviceStore } from './connected-device-store.js'
 import { PrismaDeviceAuthorizationStore } from './device-authorization-store.js'
 import { isNotMigrated, notMigratedError } from './errors.js'
+import { PrismaFactorStore, PrismaRecoveryCodeStore } from './factor-store.js'
 import { createHotPath, type HotPath } from './hot-path.js'
 import { PrismaIdentityStore } from './identity-store.js'
 import { createPrismaClient, type Db } from './prisma.js'
@@ -37,6 +41,12 @@ export interface Storage {
   readonly webhooks: PrismaWebhookStore
   /** Upstream sign-in: external identities linked to accounts. */
   readonly identities: PrismaIdentityStore
+  /** Second-factor configurations, recovery codes and one-time confirmation states. */
+  readonly factors: PrismaFactorStore
+  readonly recoveryCodes: PrismaRecoveryCodeStore
+  readonly confirmations: PrismaConfirmationStore
+  readonly clientPolicies: PrismaClientPolicyStore
+  readonly accountSecurity: PrismaAccountSecurityStore
   /** Statement timings and pool counters, for the metrics (src/metrics). */
   readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
@@ -72,6 +82,11 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
     identities: new PrismaIdentityStore(db),
+    factors: new PrismaFactorStore(db),
+    recoveryCodes: new PrismaRecoveryCodeStore(db),
+    confirmations: new PrismaConfirmationStore(db),
+    clientPolicies: new PrismaClientPolicyStore(db),
+    accountSecurity: new PrismaAccountSecurityStore(db),
     timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }

@@ -6,6 +6,7 @@ import {
   createClient, DEFAULT_CLIENT_SCOPES, importClients, listClients, rotateClientSecret, setClientEnabled, SHORT_SECRET_CHARACTERS, showClient,
   type ClientView, type CreatedClient
 } from '../../admin/clients.js'
+import { clientRequiresSecondFactor, setClientRequiresSecondFactor } from '../../admin/factors.js'
 import { EXIT } from '../../exit-codes.js'
 import { withDb } from '../context.js'
 import { printRecord, printTable } from '../output.js'
@@ -36,17 +37,22 @@ export function register (program: Command): void {
     .option('--grant-types <TYPES>', 'device_code and/or refresh_token', 'device_code refresh_token')
     .option('--id <CLIENT_ID>', 'keep an existing client id (moving a fleet from another server)')
     .option('--secret-stdin', 'keep an existing secret, read from standard input (makes the client confidential; not printed back)')
+    .option('--require-second-factor', 'people approving this client need a second factor, whatever REQUIRE_SECOND_FACTOR says')
     .action(run(async ({ opts, json }) => {
       const secret = opts.secretStdin === true ? await readStdin() : undefined
-      const c = await withDb(db => createClient(db, {
-        name: opts.name,
-        confidential: opts.confidential,
-        scopes: opts.scopes,
-        defaultScopes: opts.defaultScopes,
-        grantTypes: opts.grantTypes,
-        id: opts.id,
-        secret
-      }))
+      const c = await withDb(async db => {
+        const created = await createClient(db, {
+          name: opts.name,
+          confidential: opts.confidential,
+          scopes: opts.scopes,
+          defaultScopes: opts.defaultScopes,
+          grantTypes: opts.grantTypes,
+          id: opts.id,
+          secret
+        })
+        if (opts.requireSecondFactor === true) await setClientRequiresSecondFactor(db, created.id, true)
+        return { ...created, requireSecondFactor: opts.requireSecondFactor === true }
+      })
       printRecord(json, 'Client created', clientRecord(c),
         c.clientSecret !== undefined
           ? SECRET_NOTE
@@ -97,6 +103,21 @@ export function register (program: Command): void {
         return EXIT.ok
       }))
   }
+
+  client.command('update')
+    .description('change a client\'s sign-in policy')
+    .argument('<CLIENT_ID>')
+    .option('--require-second-factor', 'people approving this client need a second factor (as REQUIRE_SECOND_FACTOR=always)')
+    .option('--no-require-second-factor', 'back to the server-wide REQUIRE_SECOND_FACTOR')
+    .action(run(async ({ args: [id = ''], opts, json }) => {
+      if (opts.requireSecondFactor === undefined) throw new UsageError('nothing to change: give --require-second-factor or --no-require-second-factor', 'codepair client update')
+      const c = await withDb(async db => {
+        await setClientRequiresSecondFactor(db, id, opts.requireSecondFactor === true)
+        return { ...await showClient(db, id), requireSecondFactor: await clientRequiresSecondFactor(db, id) }
+      })
+      printRecord(json, 'Client updated', clientRecord(c))
+      return EXIT.ok
+    }))
 
   client.command('rotate-secret')
     .description('new secret for a confidential client (shown once; the old one stops within 5 s)')

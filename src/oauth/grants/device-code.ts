@@ -103,6 +103,8 @@ export class DeviceCodeGrant implements GrantHandler {
     const user = rec.userId === null ? null : await this.accounts.activeUser(rec.userId, new Date(now))
     if (user === null) throw new AccessDeniedError('the approving account can no longer authorize devices')
     const scope = parseScope(rec.scope)
+    // Only ID tokens carry amr/acr: no extra read for plain access tokens.
+    const authentication = scope.includes('openid') ? await this.devices.findAuthentication(rec.id) : null
     const minted = await this.tokens.mint({
       user,
       client,
@@ -112,6 +114,7 @@ export class DeviceCodeGrant implements GrantHandler {
       resource: rec.resource,
       grantId: rec.id,
       authTime: rec.decidedAt ?? new Date(now),
+      authentication,
       now
     })
     const audience = rec.resource ?? this.settings.defaultAudience

@@ -6,7 +6,7 @@ import { sha256 } from '../codes.js'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
 import { REFRESH_TOKEN_GRANT } from '../grant-types.js'
 import { parseScope } from '../scopes.js'
-import type { RefreshTokenRecord, RefreshTokenStore } from '../stores.js'
+import type { DeviceAuthorizationStore, RefreshTokenRecord, RefreshTokenStore } from '../stores.js'
 import type { TokenService } from '../token-service.js'
 import type { GrantHandler, TokenRequest, TokenResponse } from './registry.js'
 
@@ -27,7 +27,9 @@ export class RefreshTokenGrant implements GrantHandler {
     private readonly accounts: AccountGuard,
     private readonly tokens: TokenService,
     private readonly clock: Clock,
-    private readonly events: Emitter
+    private readonly events: Emitter,
+    /** How the grant's approver authenticated, for ID tokens issued on refresh. */
+    private readonly authentications?: Pick<DeviceAuthorizationStore, 'findAuthentication'>
   ) {}
 
   async handle ({ params, client }: TokenRequest): Promise<TokenResponse> {
@@ -54,15 +56,18 @@ export class RefreshTokenGrant implements GrantHandler {
     const user = await this.accounts.activeUser(rec.userId, new Date(now))
     if (user === null) throw new InvalidGrantError('the account can no longer use this grant')
 
+    const scope = asked.length > 0 ? asked : granted
+    const authentication = scope.includes('openid') ? await this.authentications?.findAuthentication(rec.grantId) ?? null : null
     const minted = await this.tokens.mint({
       user,
       client,
-      scope: asked.length > 0 ? asked : granted,
+      scope,
       grantScope: granted,
       audience,
       resource: rec.resource,
       grantId: rec.grantId,
       authTime: rec.authTime,
+      authentication,
       now,
       family: { id: rec.familyId, expiresAt: rec.expiresAt }
     })
