@@ -1,7 +1,7 @@
 // buildApp(config): the one place that shows the wiring. server.ts only listens.
 import { randomUUID } from 'node:crypto'
 import fastifyFormbody from '@fastify/formbody'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import { AccountGuard } from './accounts/account-guard.js'
 import { Confirmations } from './accounts/confirmations.js'
 import { createFactorRegistry } from './accounts/factors/setup.js'
@@ -37,7 +37,7 @@ import { Metrics } from './metrics/metrics.js'
 import metricsPlugin from './metrics/plugin.js'
 import { KeyManager } from './oauth/signing-keys.js'
 import { signingKeyStore } from './oauth/configured-keys.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/error-handler.js'
 import pages from './plugins/pages.js'
 import rateLimit from './plugins/rate-limit.js'
 import accountRoutes from './routes/account.js'
@@ -91,7 +91,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     codepair: Services
     /** Set by server.ts on SIGTERM: readiness answers 503 while requests are still served. */
-    lifecycle: { draining: boolean }
+    /** Shutdown state: draining (readiness 503) begins with beginDrain(), which also stops the webhook worker. */
+    lifecycle: { draining: boolean, beginDrain: () => Promise<void> }
   }
 }
 
@@ -104,6 +105,8 @@ export interface BuildOptions {
   logStream?: { write (line: string): void }
   /** Extension hooks (README "Events and hooks"), after those of HOOKS_MODULE. */
   hooks?: Hooks | Hooks[]
+  /** Told of every route as it is added (the fuzz suite covers new routes by itself). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** A second-factor prompt or enrolment must be answered within this time (one-time confirmation states). */
@@ -127,10 +130,25 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Refusals before routing answer in the RFC 6749 §5.2 shape too (error-handler.ts).
+    frameworkErrors,
+    clientErrorHandler
   })
 
-  app.decorate('lifecycle', { draining: false })
+  // Draining stops background work at once (a webhook delivery in flight is handed back,
+  // not counted as a failed attempt) while requests are still served.
+  let stopWorker = async (): Promise<void> => {}
+  const lifecycle = {
+    draining: false,
+    async beginDrain () {
+      lifecycle.draining = true
+      await stopWorker()
+    }
+  }
+  app.decorate('lifecycle', lifecycle)
+  if (options.onRoute !== undefined) app.addHook('onRoute', options.onRoute)
+
   const ownsStorage = options.storage === undefined
   const storage = options.storage ?? await createStorage(config.database, clock)
   // The webhook worker and running hooks stop before the database closes.
@@ -152,6 +170,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     app.addHook('onClose', async () => keys.stop())
     const events = await createEvents(config, storage, secrets, app.log, clock, options.hooks)
     stopEvents = events.stop
+    stopWorker = events.stopWorker
     const tokens = new TokenService(config, new AccessTokenIssuer(keys, config.issuer), new IdTokenIssuer(keys, config.issuer), events.permissions)
     const verifier = createVerifier({ issuer: config.issuer, keys: keys.getKey, clockToleranceSeconds: config.clockToleranceSeconds, now: clock })
     const accountGuard = new AccountGuard(storage.users, storage.attempts, config.loginFailures.perAccount)
@@ -185,7 +204,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       introspection: new IntrospectionService(config.issuer, storage.refreshTokens, storage.accessTokenStatus, verifier, accountGuard, clock),
       deviceAuthorization: new DeviceAuthorizationService(config, storage.devices, storage.resourceServers, secrets.userCodeKey, liveCodes, clock, events.bus),
       signIn: new SignInService(storage.users, storage.attempts, config.loginFailures),
-      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log),
       secondFactor: new SecondFactorService(createFactorRegistry(config, storage, secrets), storage.factors, storage.attempts, {
         policy: config.secondFactor.policy,
         stepUpMaxAgeSeconds: config.secondFactor.stepUpMaxAgeSeconds,
@@ -193,7 +211,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
         lockoutSeconds: config.loginFailures.lockoutSeconds
       }),
       confirmations: new Confirmations(storage.confirmations, CONFIRMATION_TTL_SECONDS),
-      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds })
+      userCodeGuard: new UserCodeGuard(storage.attempts, { ...config.userCodeFailures, windowSeconds: config.deviceCodeTtlSeconds }),
+      upstream: new UpstreamSignIn(config, storage.identities, events.bus, clock, app.log)
     } satisfies Services)
     events.startWorker()
   } catch (err) {

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { parseBrand, type Brand } from './branding/brand-config.js'
 import type { LogFormat } from './logger.js'
 import { parseAllowList, type AllowList } from './metrics/allow-list.js'
 import { userCodeSpace } from './oauth/codes.js'
@@ -90,6 +91,8 @@ export interface Config {
   readonly upstreamProviders: readonly UpstreamProviderConfig[]
   /** The username/password form on /login (PASSWORD_SIGN_IN); off needs an upstream provider. */
   readonly passwordSignIn: boolean
+  /** BRAND_*: the operator's name, logo, accent colour and support link on the pages. */
+  readonly brand: Brand
   /** GET /metrics (Prometheus): README "Metrics". */
   readonly metrics: {
     readonly enabled: boolean
@@ -194,6 +197,10 @@ const schema = z.object({
   WEBHOOK_RETENTION_SECONDS: int(3600, 31536000, 604800),
   UPSTREAM_PROVIDERS_FILE: z.string().trim().optional(),
   PASSWORD_SIGN_IN: bool(true),
+  BRAND_NAME: z.string().optional(),
+  BRAND_LOGO_FILE: z.string().trim().optional(),
+  BRAND_ACCENT_COLOR: z.string().trim().optional(),
+  BRAND_SUPPORT_URL: z.string().trim().optional(),
   METRICS_ENABLED: bool(true),
   METRICS_ALLOW: z.string().trim().default('127.0.0.0/8,::1'),
   METRICS_PORT: int(1, 65535, 0)
@@ -281,13 +288,14 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
   if (hooksModule !== undefined && !existsSync(hooksModule)) {
     problems.push(`HOOKS_MODULE: no file at ${hooksModule}; give the path of a JavaScript module (relative to the working directory or absolute)`)
   }
-  const upstreamProviders = e.UPSTREAM_PROVIDERS_FILE === undefined ? [] : loadUpstreamProviders(resolve(e.UPSTREAM_PROVIDERS_FILE), problems)
-  if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
-    problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
-  }
+  const brand = parseBrand(e, problems)
   const factorMethods = secondFactorMethods(e.SECOND_FACTOR_METHODS, problems)
   if (e.REQUIRE_SECOND_FACTOR === 'always' && !factorMethods.some(m => m !== 'recovery_codes')) {
     problems.push('REQUIRE_SECOND_FACTOR: always needs totp or passkey in SECOND_FACTOR_METHODS (recovery codes alone are no factor)')
+  }
+  const upstreamProviders = e.UPSTREAM_PROVIDERS_FILE === undefined ? [] : loadUpstreamProviders(resolve(e.UPSTREAM_PROVIDERS_FILE), problems)
+  if (!e.PASSWORD_SIGN_IN && upstreamProviders.length === 0) {
+    problems.push('PASSWORD_SIGN_IN: is false but no provider is configured in UPSTREAM_PROVIDERS_FILE, so nobody could sign in; configure a provider or set PASSWORD_SIGN_IN=true')
   }
   let metricsAllow: AllowList | undefined
   try {
@@ -374,7 +382,8 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
       enabled: e.METRICS_ENABLED,
       allow: metricsAllow,
       port: e.METRICS_PORT === 0 ? undefined : e.METRICS_PORT
-    }
+    },
+    brand
   })
 }
 

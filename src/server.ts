@@ -41,7 +41,7 @@ async function main (): Promise<void> {
     if (signal === 'SIGTERM' && config.shutdownDrainSeconds > 0) {
       // Readiness fails first, while requests are still served, so the load balancer
       // stops sending new ones here before the port closes (SHUTDOWN_DRAIN_SECONDS).
-      app.lifecycle.draining = true
+      await app.lifecycle.beginDrain()
       app.log.info({ seconds: config.shutdownDrainSeconds }, 'draining: /readyz answers 503')
       await new Promise(resolve => setTimeout(resolve, config.shutdownDrainSeconds * 1000))
     }

@@ -37,6 +37,12 @@ export async function showCode (auth: DeviceAuthorization, out: NodeJS.WritableS
   out.write('\n')
 }
 
+/** "Alice Example (alice)", "alice", or undefined when the token had no profile scope. */
+export function approvedBy (me: { preferred_username?: string, name?: string }): string | undefined {
+  if (me.preferred_username === undefined) return me.name
+  return me.name === undefined || me.name === me.preferred_username ? me.preferred_username : `${me.name} (${me.preferred_username})`
+}
+
 export async function runDeviceSimulator (o: SimulatorOptions): Promise<number> {
   const out = o.out ?? process.stdout
   const tty = out.isTTY === true
@@ -83,7 +89,11 @@ export async function runDeviceSimulator (o: SimulatorOptions): Promise<number> 
   if (tty) out.write('\n')
   out.write(`Approved. Calling ${o.issuer}/api/me with the new access token…\n`)
   const me = await session.fetch(`${o.issuer}/api/me`)
-  out.write(`${JSON.stringify(await me.json(), null, 2)}\n`)
+  const identity = await me.json() as { preferred_username?: string, name?: string }
+  // With the profile scope /api/me names the person; without it only the subject id is known.
+  const who = approvedBy(identity)
+  if (who !== undefined) out.write(`Approved by ${who}.\n`)
+  out.write(`${JSON.stringify(identity, null, 2)}\n`)
   if (o.tokenFile !== undefined) out.write(`Tokens saved to ${o.tokenFile} (owner-only).\n`)
   return DEVICE_EXIT.approved
 }

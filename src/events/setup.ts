@@ -16,6 +16,8 @@ export interface Events {
   permissions: PermissionCheck | undefined
   /** Starts the delivery worker when WEBHOOK_WORKER is on (the server; never the CLI). */
   startWorker (): WebhookWorker | undefined
+  /** Stops only the worker: deliveries in flight are handed back uncounted (a draining server). */
+  stopWorker (): Promise<void>
   /** Stops the worker (leases of deliveries in flight are released) and waits for running hooks. */
   stop (): Promise<void>
 }
@@ -48,6 +50,9 @@ export async function createEvents (config: Config, storage: Storage, secrets: S
         secretKey: secrets.webhookSecretKey
       }, log).start()
       return worker
+    },
+    async stopWorker () {
+      await worker?.stop()
     },
     async stop () {
       await worker?.stop()

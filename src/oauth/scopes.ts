@@ -8,7 +8,7 @@ export function parseScope (value: string | undefined): string[] {
   if (value === undefined || value.trim() === '') return []
   const scopes = value.split(' ').filter(s => s !== '')
   for (const s of scopes) {
-    if (!SCOPE_TOKEN.test(s)) throw new InvalidScopeError('scope contains characters RFC 6749 §3.3 does not allow')
+    if (!SCOPE_TOKEN.test(s)) throw new InvalidScopeError('scope contains characters RFC 6749 section 3.3 does not allow')
   }
   return [...new Set(scopes)]
 }

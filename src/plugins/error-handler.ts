@@ -2,6 +2,7 @@
 // OAuthError → RFC 6749 §5.2 JSON, or a friendly page on browser routes; transient
 // storage failures → 503 + Retry-After; anything unexpected → server_error, logged,
 // with no detail leaked.
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError, InvalidClientError, SlowDownError } from '../oauth/errors.js'
@@ -39,7 +40,7 @@ export function toOAuthError (err: FastifyError | Error, request: FastifyRequest
     const param = first === undefined ? '' : String((first.params as { missingProperty?: string }).missingProperty ?? first.instancePath.replace(/^\//, ''))
     const what = first?.keyword === 'required'
       ? `missing parameter: ${param}`
-      : param === '' ? 'malformed request' : `parameter ${param} is invalid or repeated (RFC 6749 §3.2: parameters must not repeat)`
+      : param === '' ? 'malformed request' : `parameter ${param} is invalid or repeated (RFC 6749 section 3.2: parameters must not repeat)`
     return new InvalidRequestError(what)
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -49,12 +50,20 @@ export function toOAuthError (err: FastifyError | Error, request: FastifyRequest
   return new ServerError('internal error')
 }
 
+/**
+ * RFC 6749 §5.2: error_description holds only %x20-21 / %x23-5B / %x5D-7E (printable
+ * ASCII without `"` and `\`); descriptions that repeat what a client sent are made to fit.
+ */
+export function rfc6749Description (text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
+}
+
 export function sendOAuthError (reply: FastifyReply, e: OAuthError): FastifyReply {
   reply.code(e.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
   if (e instanceof InvalidClientError && e.usedBasicAuth) reply.header('www-authenticate', 'Basic realm="codepair"')
   if (e instanceof TemporarilyUnavailableError) reply.header('retry-after', String(e.retryAfterSeconds))
   const body: Record<string, unknown> = { error: e.error }
-  if (e.description !== undefined) body.error_description = e.description
+  if (e.description !== undefined) body.error_description = rfc6749Description(e.description)
   if (e instanceof SlowDownError) body.interval = e.interval
   return reply.send(body)
 }
@@ -71,6 +80,39 @@ function pageFor (e: OAuthError, err: FastifyError | Error, plainHttp: string | 
   if (e.status === 503) return { status: 503, title: t('error.unavailableTitle'), message: t('error.unavailableBody') }
   if (e.status >= 500) return { status: 500, title: t('error.serverTitle'), message: t('error.serverBody') }
   return { status: e.status, title: t('error.badRequestTitle'), message: t('error.badRequestBody') }
+}
+
+/**
+ * Requests refused before routing, by the router (a path that is not valid percent-encoded
+ * UTF-8, a path parameter over its length limit): no endpoint is known yet, so the answer is
+ * the RFC 6749 §5.2 shape devices understand rather than fastify's own JSON.
+ */
+export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const description = err.code === 'FST_ERR_BAD_URL'
+    ? 'the request path is not valid percent-encoded UTF-8'
+    : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed request'
+  void sendOAuthError(reply, new InvalidRequestError(description))
+}
+
+/**
+ * Requests the HTTP parser refuses (bad framing, invalid header bytes, oversized headers):
+ * fastify's default answers {"error":"Bad Request",…}; this one answers the RFC 6749 §5.2
+ * shape, then closes the connection as node does (the stream can no longer be trusted).
+ */
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, description] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'Request Timeout', 'the request was not received in time']
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are too large']
+      : [400, 'Bad Request', 'malformed HTTP request']
+  this.log.trace({ err }, 'client error')
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
 }
 
 export default fp(async function errorHandler (app: FastifyInstance) {

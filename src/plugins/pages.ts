@@ -91,7 +91,7 @@ export default fp(async function pages (app: FastifyInstance) {
     root: VIEWS_DIR,
     viewExt: 'eta',
     production: true, // templates are read once
-    defaultContext: { issuer: config.issuer }
+    defaultContext: { issuer: config.issuer, brand: { name: config.brand.name, logo: config.brand.logo !== undefined, supportUrl: config.brand.supportUrl } }
   })
   // After @fastify/view, whose own onRequest hook resets reply.locals.
   await app.register(i18n, { config })

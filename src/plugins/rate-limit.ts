@@ -6,10 +6,10 @@
 // RATE_LIMIT_REDIS_URL is set, so that several instances share one budget
 // (RFC-CHECKLIST "Reliability": per-process limits multiply by the number of instances).
 import fastifyRateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { TooManyRequestsError } from '../oauth/errors.js'
+import { InvalidRequestError, TooManyRequestsError } from '../oauth/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,5 +47,14 @@ export default fp(async function rateLimit (app: FastifyInstance) {
  * double the budget); undefined when max is 0.
  */
 export function sharedPerMinute (app: FastifyInstance, max: number): onRequestHookHandler | undefined {
-  return max === 0 ? undefined : app.rateLimit({ max, timeWindow: 60_000 }) as unknown as onRequestHookHandler
+  if (max === 0) return undefined
+  const limit = app.rateLimit({ max, timeWindow: 60_000 }) as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  const hook: onRequestAsyncHookHandler = async function (request, reply) {
+    // The limiter's key is request.ip, which is undefined once the client has closed its
+    // connection (node forgets the socket's address): @fastify/rate-limit then throws a
+    // TypeError. Nobody is left to answer, but this must not be logged as our failure.
+    if (request.ip === undefined) throw new InvalidRequestError('the client closed the connection')
+    await limit(request, reply)
+  }
+  return hook as onRequestHookHandler
 }

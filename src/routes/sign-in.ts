@@ -29,12 +29,11 @@ export const KEEP_ACROSS_SIGN_IN = ['activation', 'visitor', 'returnTo', 'decide
  * proved it (`amr`, RFC 8176; a second factor's proof is recorded by the caller).
  */
 export async function completeSignIn (
-  app: FastifyInstance, request: FastifyRequest, user: UserRecord, amr: string[], proof?: Parameters<typeof recordSecondFactorProof>[1],
-  via: { method: 'password' } | { method: 'upstream', provider: string } = { method: 'password' }
+  app: FastifyInstance, request: FastifyRequest, user: UserRecord, amr: string[], proof?: Parameters<typeof recordSecondFactorProof>[1]
 ): Promise<string | null> {
   const { id, username, name, email } = user
   try {
-    await app.codepair.events.emit('user.signed_in', { user: { id, username, name, email }, ...via, ip: request.ip })
+    await app.codepair.events.emit('user.signed_in', { user: { id, username, name, email }, method: 'password', ip: request.ip })
   } catch (err) {
     if (err instanceof EventVetoedError) return err.reason
     throw err
@@ -55,14 +54,14 @@ function intro (request: FastifyRequest): string | undefined {
 }
 
 export default async function signInRoutes (app: FastifyInstance): Promise<void> {
-  const { signIn, clock, events, secondFactor, confirmations, config, upstream } = app.codepair
+  const { signIn, clock, events, config, upstream, secondFactor, confirmations } = app.codepair
   const passkeys = secondFactor.registry.has('passkey')
   // "Sign in with …" buttons beside the form, or instead of it when PASSWORD_SIGN_IN is off.
-  const choices = { providers: upstream.buttons(), passwordSignIn: config.passwordSignIn }
+  const choices = { providers: upstream.buttons(), passwordSignIn: config.passwordSignIn, passkeys }
 
   app.get('/login', { config: PAGE_ROUTE }, async (request, reply) => {
-    if (request.session.userId !== undefined) return await reply.code(303).redirect(next(request.session))
-    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request), passkeys })
+    if (request.session.userId !== undefined) return await reply.code(303).redirect(afterSignIn(request.session))
+    return await reply.view('login', { ...choices, csrfToken: reply.generateCsrf(), username: '', intro: intro(request) })
   })
 
   app.post('/login', {
@@ -78,7 +77,8 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
     const { t, time } = request.i18n
     const render = (error: string, status: number) => reply.code(status).view('login', {
-      ...choices, csrfToken: reply.generateCsrf(), username, error, intro: intro(request), passkeys
+      ...choices,
+      csrfToken: reply.generateCsrf(), username, error, intro: intro(request)
     })
     if (!config.passwordSignIn) return await render(t('login.passwordOff'), 403)
     if (username.trim() === '' || password === '') return await render(t('login.empty'), 400)

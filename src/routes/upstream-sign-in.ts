@@ -4,12 +4,14 @@
 // another browser or replayed is refused. The pending device activation stays in the
 // session too and survives the trip.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { EventVetoedError } from '../events/types.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
-import type { ResolveResult } from '../upstream/accounts.js'
+import { summary, type ResolveResult } from '../upstream/accounts.js'
 import { UpstreamInvalidResponseError, UpstreamRefusedError, UpstreamUnavailableError } from '../upstream/errors.js'
 import type { UpstreamAuthentication } from '../upstream/mfa.js'
 import type { PendingUpstreamSignIn } from '../upstream/provider.js'
-import { afterSignIn, completeSignIn } from './sign-in.js'
+import { recordSecondFactorProof } from '../accounts/step-up.js'
+import { afterSignIn, KEEP_ACROSS_SIGN_IN } from './sign-in.js'
 
 declare module 'fastify' {
   interface Session {
@@ -115,17 +117,25 @@ export default async function upstreamSignInRoutes (app: FastifyInstance): Promi
       request.log.info({ provider: provider.name, reason: result.reason }, 'upstream sign-in refused')
       return await page(reply, 403, request.i18n.t('upstream.refusedAccountTitle'), refusal(request, displayName, who.email, result))
     }
-    // The shared last step (src/routes/sign-in.ts): user.signed_in (vetoable), a fresh session
-    // id keeping the pending activation, and how the person authenticated. A provider whose
-    // MFA the operator trusts (trustMfa) and whose amr shows it records a second-factor proof,
-    // which step-up (src/accounts/step-up.ts) counts like a TOTP or passkey done here.
+    try {
+      await events.emit('user.signed_in', { user: summary(result.user), method: 'upstream', provider: provider.name, ip: request.ip })
+    } catch (err) {
+      if (err instanceof EventVetoedError) return await page(reply, 403, request.i18n.t('upstream.refusedAccountTitle'), err.reason)
+      throw err
+    }
+    // A fresh session id after sign-in (session fixation), keeping the pending activation.
+    await request.session.regenerate([...KEEP_ACROSS_SIGN_IN])
     const authentication = upstream.authentication(provider, who)
-    const proof = authentication.mfa
-      ? { at: new Date(Math.min(clock(), (who.authTime ?? Infinity) * 1000)), amr: who.amr, methods: [`upstream:${provider.name}`] }
-      : undefined
-    const vetoed = await completeSignIn(app, request, result.user, who.amr.length > 0 ? who.amr : ['ext'], proof, { method: 'upstream', provider: provider.name })
-    if (vetoed !== null) return await page(reply, 403, request.i18n.t('upstream.refusedAccountTitle'), vetoed)
+    request.session.userId = result.user.id
     request.session.upstreamAuthentication = authentication
+    request.session.signInAmr = authentication.amr.length > 0 ? authentication.amr : ['ext']
+    request.session.signedInAt = clock()
+    // A provider the operator trusts for MFA (trustMfa) whose amr shows a second factor
+    // satisfies step-up (README "Second factor"), as of the time it reports (auth_time).
+    if (authentication.mfa) {
+      const at = new Date(Math.min(clock(), (authentication.authTime ?? clock() / 1000) * 1000))
+      recordSecondFactorProof(request.session, { at, amr: authentication.amr, methods: [`upstream:${provider.name}`] })
+    }
     return await reply.code(303).redirect(afterSignIn(request.session))
   })
 }

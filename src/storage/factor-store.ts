@@ -24,7 +24,9 @@ export class PrismaFactorStore implements FactorStore {
   }
 
   async listForUser (userId: string): Promise<FactorRecord[]> {
-    return (await this.db.secondFactor.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })).map(toRecord)
+    // Oldest first; recovery codes (made with the first factor, in the same instant) after the factors themselves.
+    const rows = await this.db.secondFactor.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+    return rows.map(toRecord).sort((a, b) => Number(a.method === 'recovery_codes') - Number(b.method === 'recovery_codes'))
   }
 
   async activate (id: string, userId: string, name: string, now: Date, lastStep?: number): Promise<boolean> {

@@ -39,14 +39,14 @@ export interface Storage {
   readonly accessTokenStatus: HotAccessTokenStatusStore
   /** Webhook subscriptions, the outbox and its delivery queue. */
   readonly webhooks: PrismaWebhookStore
-  /** Upstream sign-in: external identities linked to accounts. */
-  readonly identities: PrismaIdentityStore
   /** Second-factor configurations, recovery codes and one-time confirmation states. */
   readonly factors: PrismaFactorStore
   readonly recoveryCodes: PrismaRecoveryCodeStore
   readonly confirmations: PrismaConfirmationStore
   readonly clientPolicies: PrismaClientPolicyStore
   readonly accountSecurity: PrismaAccountSecurityStore
+  /** Upstream sign-in: external identities linked to accounts. */
+  readonly identities: PrismaIdentityStore
   /** Statement timings and pool counters, for the metrics (src/metrics). */
   readonly timing: QueryTiming
   /** Resolves when the database answers a trivial query. */
@@ -81,12 +81,12 @@ export async function createStorage (target: DatabaseTarget, clock: () => number
     revokedTokens: new PrismaRevokedTokenStore(db),
     accessTokenStatus: new HotAccessTokenStatusStore(hot.driver),
     webhooks: new PrismaWebhookStore(db, target.dialect, 5000, clock),
-    identities: new PrismaIdentityStore(db),
     factors: new PrismaFactorStore(db),
     recoveryCodes: new PrismaRecoveryCodeStore(db),
     confirmations: new PrismaConfirmationStore(db),
     clientPolicies: new PrismaClientPolicyStore(db),
     accountSecurity: new PrismaAccountSecurityStore(db),
+    identities: new PrismaIdentityStore(db),
     timing,
     async ping () { await db.$queryRawUnsafe('SELECT 1') },
     async close () { await Promise.all([db.$disconnect(), hot.close()]) }

@@ -29,6 +29,8 @@ t.test('approved: exit 0 and the identity from /api/me', async t => {
   t.match(out, '▄', 'a QR code drawn in the terminal')
   t.match(out, /expires in \d+:\d\d/, 'a countdown')
   t.match(out, `"sub": "${user.id}"`)
+  t.match(out, 'Approved by Alice Example (alice).', 'who approved, by name (the profile scope)')
+  t.match(out, '"preferred_username": "alice"')
   t.match(out, `"client_id": "${client.id}"`)
   t.notMatch(out, 'device_code', 'the device code is never shown')
 })

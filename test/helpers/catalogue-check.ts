@@ -46,7 +46,7 @@ export function catalogueProblems (lang: string, english: Catalogue, other: Cata
   return problems
 }
 
-/** Keys used as t('a.b') in templates and code. */
+/** Keys used as t('section.key') in templates and code (a key always has a section: t('jti') in SQL is no key). */
 export function usedKeys (source: string): string[] {
-  return [...source.matchAll(/\bt\(\s*(['"])([\w.-]+)\1/g)].map(m => m[2] as string)
+  return [...source.matchAll(/\bt\(\s*(['"])([\w-]+(?:\.[\w-]+)+)\1/g)].map(m => m[2] as string)
 }

@@ -46,5 +46,5 @@ t.test('every key the templates and the code use is in English, and every Englis
   t.same([...used].filter(k => !keys.has(k)), [], 'keys used but missing from en.json')
   // language.name is read from each catalogue for the switcher, not through t().
   t.same([...keys].filter(k => !used.has(k) && k !== 'language.name'), [], 'keys in en.json that nothing uses')
-  t.same(usedKeys('<%= t(\'a.b\') %> t("c.d", { x }) it.t(\'e\') format(\'f\')'), ['a.b', 'c.d', 'e'], 'the scan finds t() calls')
+  t.same(usedKeys('<%= t(\'a.b\') %> t("c.d", { x }) it.t(\'e.f_g\') format(\'h.i\') t(\'jti\')'), ['a.b', 'c.d', 'e.f_g'], 'the scan finds t() calls with sectioned keys')
 })

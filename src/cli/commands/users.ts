@@ -2,8 +2,8 @@
 import type { Command } from 'commander'
 import { passwordProblem } from '../../accounts/password.js'
 import { AdminError } from '../../admin/errors.js'
-import { linkIdentity, listIdentities, unlinkIdentity } from '../../admin/identities.js'
 import { listUserFactors, resetUserFactors } from '../../admin/factors.js'
+import { linkIdentity, listIdentities, unlinkIdentity } from '../../admin/identities.js'
 import { createUser, listUsers, normalizeUsername, setUserEnabled, setUserPassword } from '../../admin/users.js'
 import { EXIT } from '../../exit-codes.js'
 import { upstreamProviders, withDb, withEvents } from '../context.js'
@@ -60,6 +60,23 @@ export function register (program: Command): void {
       return EXIT.ok
     }))
 
+  user.command('factors')
+    .description('a person\'s second-factor methods (authenticator apps, passkeys, recovery codes)')
+    .argument('<USERNAME>')
+    .action(run(async ({ args: [username = ''], json }) => {
+      printTable(json, await withDb(db => listUserFactors(db, username)), ['method', 'name', 'createdAt', 'lastUsedAt', 'remaining'])
+      return EXIT.ok
+    }))
+
+  user.command('reset-factors')
+    .description('remove every second factor of a person who lost their device; ends their sessions')
+    .argument('<USERNAME>')
+    .action(run(async ({ args: [username = ''], json }) => {
+      const r = await withDb(db => resetUserFactors(db, username))
+      printRecord(json, 'Second factors removed', r, 'They sign in with their password next time and can set up a new method at /account/security.')
+      return EXIT.ok
+    }))
+
   user.command('identities')
     .description('the upstream sign-in identities (provider and subject) linked to a person')
     .argument('<USERNAME>')
@@ -86,23 +103,6 @@ export function register (program: Command): void {
     .requiredOption('--subject <SUB>', 'the identity\'s `sub` at that provider')
     .action(run(async ({ args: [username = ''], opts, json }) => {
       printRecord(json, 'Identity unlinked', await withDb(db => unlinkIdentity(db, username, opts.provider, opts.subject)))
-      return EXIT.ok
-    }))
-
-  user.command('factors')
-    .description('a person\'s second-factor methods (authenticator apps, passkeys, recovery codes)')
-    .argument('<USERNAME>')
-    .action(run(async ({ args: [username = ''], json }) => {
-      printTable(json, await withDb(db => listUserFactors(db, username)), ['method', 'name', 'createdAt', 'lastUsedAt', 'remaining'])
-      return EXIT.ok
-    }))
-
-  user.command('reset-factors')
-    .description('remove every second factor of a person who lost their device; ends their sessions')
-    .argument('<USERNAME>')
-    .action(run(async ({ args: [username = ''], json }) => {
-      const r = await withDb(db => resetUserFactors(db, username))
-      printRecord(json, 'Second factors removed', r, 'They sign in with their password next time and can set up a new method at /account/security.')
       return EXIT.ok
     }))
 }
