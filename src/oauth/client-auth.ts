@@ -23,6 +23,9 @@ export interface ClientCredentials {
   bodyClientSecret?: string
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. The scheme is case-insensitive (RFC 7235 §2.1). */
 export function parseBasicAuth (header: string | undefined, verbatim = false): BasicCredentials | undefined {
   if (header === undefined) return undefined
@@ -35,10 +38,14 @@ export function parseBasicAuth (header: string | undefined, verbatim = false): B
   const colon = decoded.indexOf(':')
   if (colon < 1) throw new InvalidClientError('malformed Basic credentials', true)
   const sent = { clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1) }
+  // RFC 7617 §2: no control characters in the user-id or password (a NUL would also
+  // reach the database, which refuses it in text).
+  if (CONTROL.test(decoded)) throw new InvalidClientError('malformed Basic credentials', true)
   let formDecoded: { clientId: string, clientSecret: string }
   try {
     const dec = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
     formDecoded = { clientId: dec(sent.clientId), clientSecret: dec(sent.clientSecret) }
+    if (CONTROL.test(formDecoded.clientId) || CONTROL.test(formDecoded.clientSecret)) throw new Error('control character')
   } catch {
     if (verbatim) return sent
     throw new InvalidClientError('malformed Basic credentials', true)

@@ -2,6 +2,7 @@
 import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { addClient, buildTestApp, listenTestApp } from '../helpers/app.js'
+import { eachDatabase } from '../helpers/db.js'
 import { sendOnce } from './harness/raw-http.js'
 
 const RFC6749_CHARS = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/
@@ -41,7 +42,7 @@ t.test('error_description holds only the characters RFC 6749 §5.2 allows, even 
   const { issuer, app } = await listenTestApp(t)
   const client = await addClient(app)
   const post = async (body: string) => await fetch(`${issuer}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
-  const echoed = await post(`grant_type=${encodeURIComponent('é"\\\u0000x')}&client_id=${client.id}`)
+  const echoed = await post(`grant_type=${encodeURIComponent('é"\\\u0001x')}&client_id=${client.id}`)
   const a = await echoed.json() as { error: string, error_description: string }
   t.equal(a.error, 'unsupported_grant_type')
   t.match(a.error_description, RFC6749_CHARS, `no quote, backslash or non-ASCII: ${a.error_description}`)
@@ -74,4 +75,27 @@ t.test('a device authorization request whose client hangs up is not logged as a 
   const ok = await fetch(`${issuer}/oauth/device_authorization`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'client_id=unknown' })
   t.equal(ok.status, 401, 'the endpoint still answers')
   t.same(lines, [], 'no error-level log line')
+})
+
+await eachDatabase(t, 'a NUL in a parameter or in Basic credentials is refused, never a 500 (PostgreSQL refuses NUL in text)', async (t, databaseUrl) => {
+  const { app, issuer } = await listenTestApp(t, { databaseUrl })
+  const client = await addClient(app, { confidential: true } as Parameters<typeof addClient>[1])
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  for (const [path, body] of [
+    ['/oauth/device/authorize', `client_id=${client.id}&device_code=abc%00def`],
+    ['/oauth/token', `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=${client.id}&device_code=%00`],
+    ['/oauth/device_authorization', `client_id=a%00b`]
+  ] as const) {
+    const res = await fetch(`${issuer}${path}`, { method: 'POST', headers: form, body })
+    t.equal(res.status, 400, `${path}: 400`)
+    t.match(await res.json(), { error: 'invalid_request' }, `${path}: invalid_request`)
+  }
+  for (const user of ['a\u0000b', encodeURIComponent('a\u0000b')]) {
+    const basic = Buffer.from(`${user}:secret`).toString('base64')
+    const res = await fetch(`${issuer}/oauth/device/authorize`, { method: 'POST', headers: { ...form, authorization: `Basic ${basic}` }, body: 'device_code=x' })
+    t.equal(res.status, 401, `Basic with a NUL (${user === 'a\u0000b' ? 'raw' : 'form-encoded'}): 401`)
+    t.match(await res.json(), { error: 'invalid_client' })
+  }
+  const page = await fetch(`${issuer}/activate?user_code=AB%00CD`)
+  t.ok(page.status < 500, `a page: ${page.status}, not a 5xx`)
 })
