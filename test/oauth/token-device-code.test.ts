@@ -122,7 +122,8 @@ t.test('error paths in the RFC order', async t => {
   t.equal(missing.json().error, 'invalid_request')
 
   t.equal((await poll(app, client.id, 'garbage')).json().error, 'invalid_grant', 'unknown code')
-  t.equal((await poll(app, client.id, '%00\u0000💥'.repeat(10))).json().error, 'invalid_grant', 'garbage code')
+  t.equal((await poll(app, client.id, '%25💥'.repeat(10))).json().error, 'invalid_grant', 'garbage code')
+  t.equal((await poll(app, client.id, '%00\u0000💥'.repeat(10))).json().error, 'invalid_request', 'a NUL in the code: a malformed request (RFC 6749 §5.2)')
   t.equal((await poll(app, other.id, flow.device_code)).json().error, 'invalid_grant', "another client's code")
   t.equal((await poll(app, 'nobody', flow.device_code)).statusCode, 401, 'unknown client')
 
