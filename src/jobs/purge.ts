@@ -1,6 +1,8 @@
 // Background purge of expired rows in bounded batches, so one run never holds the
 // database for long. Consumed device codes stay CONSUMED_RETENTION_SECONDS past their
-// expiry so a replay is still recognised (and revokes what the code issued).
+// expiry so a replay is still recognised (and revokes what the code issued); codes that
+// expired unredeemed stay EXPIRED_RETENTION_SECONDS so a late poll still hears
+// expired_token, not invalid_grant.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../oauth/clock.js'
 import type { Storage } from '../storage/index.js'
@@ -18,13 +20,21 @@ export function consumedRetentionSeconds (config: { consumedRetentionSeconds: nu
 }
 const MAX_BATCHES_PER_RUN = 20
 
+/**
+ * RFC 8628 §3.5: a device polling after its code expired must hear `expired_token` (start
+ * again), not `invalid_grant` (which a device may treat as fatal). A device that slept or
+ * lost its network polls late, so an expired code is kept an hour before it goes.
+ */
+export const EXPIRED_RETENTION_SECONDS = 3600
+
 export async function purgeOnce (storage: Storage, clock: Clock, consumedRetentionSeconds: number, webhookRetentionSeconds = 604800): Promise<number> {
   const now = new Date(clock())
+  const expiredBefore = new Date(now.getTime() - EXPIRED_RETENTION_SECONDS * 1000)
   const consumedBefore = new Date(now.getTime() - consumedRetentionSeconds * 1000)
   const webhooksBefore = new Date(now.getTime() - webhookRetentionSeconds * 1000)
   let total = 0
   for (let i = 0; i < MAX_BATCHES_PER_RUN; i++) {
-    const n = await storage.devices.purgeExpired(now, consumedBefore, PURGE_BATCH) +
+    const n = await storage.devices.purgeExpired(expiredBefore, consumedBefore, PURGE_BATCH) +
       await storage.attempts.purgeExpired(now, PURGE_BATCH) +
       await storage.refreshTokens.purgeExpired(now, PURGE_BATCH) +
       await storage.revokedTokens.purgeExpired(now, PURGE_BATCH) +

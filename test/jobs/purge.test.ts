@@ -1,6 +1,6 @@
 // Expired rows go in bounded batches; consumed codes stay long enough to detect replays.
 import t from 'tap'
-import { consumedRetentionSeconds, PURGE_BATCH, purgeOnce } from '../../src/jobs/purge.js'
+import { consumedRetentionSeconds, EXPIRED_RETENTION_SECONDS, PURGE_BATCH, purgeOnce } from '../../src/jobs/purge.js'
 import { addClient, addUser, buildTestApp } from '../helpers/app.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 
@@ -17,13 +17,32 @@ t.test('purges expired authorizations and counters, keeps consumed ones for the 
   await storage.attempts.hit('x', 60, new Date(clock.ms))
 
   clock.advance(601)
-  t.equal(await purgeOnce(storage, clock.now, config.consumedRetentionSeconds), 4, 'three expired codes and one counter')
+  t.equal(await purgeOnce(storage, clock.now, config.consumedRetentionSeconds), 1, 'the expired counter')
+  t.equal(await storage.db.deviceAuthorization.count(), 4, 'expired codes stay a while')
+  clock.advance(EXPIRED_RETENTION_SECONDS)
+  t.equal(await purgeOnce(storage, clock.now, config.consumedRetentionSeconds), 3, 'then the three expired codes go')
   t.equal(await storage.db.deviceAuthorization.count(), 1, 'the consumed code stays')
   t.equal((await poll(app, client.id, consumed.device_code)).json().error, 'invalid_grant', 'so a replay is still recognised')
 
   clock.advance(config.consumedRetentionSeconds)
   await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
   t.equal(await storage.db.deviceAuthorization.count(), 0, 'gone after the retention time')
+})
+
+t.test('a device polling late, after a purge ran, still hears expired_token (RFC 8628 §3.5)', async t => {
+  const { app, clock, config } = await buildTestApp(t)
+  const { storage } = app.codepair
+  const client = await addClient(app)
+  const flow = await startDeviceFlow(app, client.id)
+  clock.advance(601)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal((await poll(app, client.id, flow.device_code)).json().error, 'expired_token', 'just past its expiry')
+  clock.advance(EXPIRED_RETENTION_SECONDS - 2)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal((await poll(app, client.id, flow.device_code)).json().error, 'expired_token', 'within the hour')
+  clock.advance(3)
+  await purgeOnce(storage, clock.now, config.consumedRetentionSeconds)
+  t.equal(await storage.db.deviceAuthorization.count(), 0, 'gone after it')
 })
 
 t.test('one batch deletes at most PURGE_BATCH rows', async t => {
