@@ -2,7 +2,7 @@
 // on a port of its own (a second, tiny server: nothing else is reachable there, and
 // /metrics is then absent from PORT). Either way only peers in METRICS_ALLOW are
 // answered (allow-list.ts: the socket address decides, forwarding headers only narrow).
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { EXIT, OperatorError } from '../exit-codes.js'
 import { OAuthError } from '../oauth/errors.js'
@@ -21,12 +21,13 @@ export const METRICS_PATH = '/metrics'
 
 function metricsRoute (scope: FastifyInstance, metrics: Metrics, allow: AllowList): void {
   scope.get(METRICS_PATH, {
-    // In onRequest, so a refused scrape costs nothing and reads nothing.
-    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!mayReadMetrics(allow, request.socket.remoteAddress, request.headers)) {
-        await reply.code(403).header('cache-control', 'no-store')
-          .send({ error: 'forbidden', error_description: 'metrics are served only to the addresses in METRICS_ALLOW' })
-      }
+    // In onRequest, so a refused scrape costs nothing and reads nothing. Callback style: a
+    // refusal never calls `done`, so the handler cannot run even if the client hangs up
+    // mid-answer (an awaited reply settles early then; see kits/resource/fastify.ts).
+    onRequest: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      if (mayReadMetrics(allow, request.socket.remoteAddress, request.headers)) { done(); return }
+      reply.code(403).header('cache-control', 'no-store')
+        .send({ error: 'forbidden', error_description: 'metrics are served only to the addresses in METRICS_ALLOW' })
     }
   }, async (_request, reply) => {
     const text = await metrics.text()

@@ -9,13 +9,17 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifySession from '@fastify/session'
 import fastifyView from '@fastify/view'
 import { Eta } from 'eta'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Config } from '../config.js'
 import fp from 'fastify-plugin'
 import { PrismaSessionStore } from '../storage/session-store.js'
 import i18n, { requestText } from './i18n.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** CSRF check for page forms (preHandler); refuses without ever running the handler. */
+    requireCsrf: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+  }
   interface Session {
     /** Signed-in user id, set after a successful sign-in (the session id is regenerated then). */
     userId?: string
@@ -84,6 +88,15 @@ export default fp(async function pages (app: FastifyInstance) {
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/session',
     getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf
+  })
+  // @fastify/csrf-protection refuses with `return reply.send(err)`; fastify awaits that reply
+  // like a promise, and when the client hangs up while the refusal page is still in its
+  // onSend hooks (the session save), the promise settles and fastify runs the route handler:
+  // the form's action without a valid token, and two answers racing on one response.
+  // Called without exposing its return value, the check can only continue through `done`.
+  const csrfProtection = app.csrfProtection
+  app.decorate('requireCsrf', function (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    csrfProtection.call(app, request, reply, done)
   })
   await app.register(fastifyView, {
     // Every template gets `t` (the page's translator, from reply.locals) as a plain name.

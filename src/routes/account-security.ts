@@ -94,7 +94,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
 
   // ---- TOTP enrolment: a pending secret, shown as a QR code and as text, activated by one valid code ----
 
-  app.post('/account/security/totp', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/totp', { config: PAGE_ROUTE, preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
     const totp = secondFactor.registry.get('totp') as TotpMethod | undefined
@@ -120,7 +120,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
   app.post('/account/security/totp/confirm', {
     config: PAGE_ROUTE,
     schema: { body: { type: 'object', properties: { state: ID, code: { type: 'string', maxLength: 40 }, name: NAME, _csrf: { type: 'string' } } } },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
@@ -147,7 +147,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     body: { type: 'object', properties: { factor: ID, _csrf: { type: 'string' }, ...extra }, required: ['factor'] }
   })
 
-  app.post('/account/security/rename', { config: PAGE_ROUTE, schema: factorBody({ name: NAME }), preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/rename', { config: PAGE_ROUTE, schema: factorBody({ name: NAME }), preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
     const { factor, name = '' } = request.body as { factor: string, name?: string }
@@ -158,7 +158,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return await reply.code(303).redirect(`/account/security?notice=${ok ? 'renamed' : 'missing'}`)
   })
 
-  app.post('/account/security/remove', { config: PAGE_ROUTE, schema: factorBody(), preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/remove', { config: PAGE_ROUTE, schema: factorBody(), preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
     const { factor } = request.body as { factor: string }
@@ -179,7 +179,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return await reply.code(303).redirect(`/account/security?notice=${removed ? 'removed' : 'missing'}`)
   })
 
-  app.post('/account/security/recovery-codes', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/recovery-codes', { config: PAGE_ROUTE, preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
     const recovery = secondFactor.registry.get('recovery_codes') as RecoveryCodesMethod | undefined
@@ -201,7 +201,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
         properties: { current: { type: 'string', maxLength: 1024 }, password: { type: 'string', maxLength: 1024 }, confirm: { type: 'string', maxLength: 1024 }, _csrf: { type: 'string' } }
       }
     },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
@@ -231,7 +231,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return await reply.view('password', { csrfToken: reply.generateCsrf() })
   })
 
-  app.post('/account/security/sign-out-everywhere', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/sign-out-everywhere', { config: PAGE_ROUTE, preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedIn(request, reply)
     if (user === null) return
     const ended = await storage.accountSecurity.endSessions(user.id)

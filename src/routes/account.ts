@@ -86,7 +86,7 @@ export default async function accountRoutes (app: FastifyInstance): Promise<void
         required: ['grant']
       }
     },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const { userId } = request.session
     if (userId === undefined) return await signInFirst(request, reply)

@@ -47,7 +47,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
   app.post('/activate', {
     config: PAGE_ROUTE,
     schema: { body: { type: 'object', properties: { user_code: { type: 'string', maxLength: 200 }, _csrf: { type: 'string' } } } },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const body = request.body as { user_code?: string }
     const entered = body.user_code ?? ''
@@ -138,7 +138,7 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
         required: ['decision']
       }
     },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const { decision } = request.body as { decision: 'approve' | 'deny' }
     const text = request.i18n

@@ -38,7 +38,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     return await renderSignIn(request, reply)
   })
 
-  app.post('/login/passkey', { config: PAGE_ROUTE, schema: { body: FORM }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/login/passkey', { config: PAGE_ROUTE, schema: { body: FORM }, preHandler: app.requireCsrf }, async (request, reply) => {
     const { state = '', response = '' } = request.body as { state?: string, response?: string }
     const now = new Date(clock())
     const binding = sessionBinding(request.session)
@@ -79,7 +79,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     return await reply.code(status).view('passkey-enrol', { csrfToken: reply.generateCsrf(), state, options: JSON.stringify(start?.display.options), error })
   }
 
-  app.post('/account/security/passkey', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/passkey', { config: PAGE_ROUTE, preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedInUser(request, reply)
     if (user === null) return
     // Once a factor is set up, adding another needs a fresh proof of it (as in account-security.ts).
@@ -90,7 +90,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     return await renderEnrol(request, reply, user)
   })
 
-  app.post('/account/security/passkey/confirm', { config: PAGE_ROUTE, schema: { body: FORM }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/security/passkey/confirm', { config: PAGE_ROUTE, schema: { body: FORM }, preHandler: app.requireCsrf }, async (request, reply) => {
     const user = await signedInUser(request, reply)
     if (user === null) return
     const { state = '', response = '', name = '' } = request.body as { state?: string, response?: string, name?: string }

@@ -106,7 +106,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     return await render(reply, { action: '/login/second-factor', state: pending.token, intro: 'Your password was right. Now confirm it is you with your second factor.', user })
   })
 
-  app.post('/login/second-factor', { config: PAGE_ROUTE, schema: { body }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/login/second-factor', { config: PAGE_ROUTE, schema: { body }, preHandler: app.requireCsrf }, async (request, reply) => {
     const input = request.body as { code?: string, state?: string, method?: string, response?: string }
     const state = input.state ?? ''
     const pending = request.session.pendingSignIn
@@ -167,7 +167,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     return await render(reply, { action: '/account/verify', state, intro: stepUpIntro(request), user })
   })
 
-  app.post('/account/verify', { config: PAGE_ROUTE, schema: { body }, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/account/verify', { config: PAGE_ROUTE, schema: { body }, preHandler: app.requireCsrf }, async (request, reply) => {
     const input = request.body as { code?: string, state?: string, method?: string, response?: string }
     const state = input.state ?? ''
     const { userId } = request.session

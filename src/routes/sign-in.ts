@@ -72,7 +72,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
         properties: { username: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 1024 }, _csrf: { type: 'string' } }
       }
     },
-    preHandler: app.csrfProtection
+    preHandler: app.requireCsrf
   }, async (request, reply) => {
     const { username = '', password = '' } = request.body as { username?: string, password?: string }
     const { t, time } = request.i18n
@@ -105,7 +105,7 @@ export default async function signInRoutes (app: FastifyInstance): Promise<void>
     return await reply.code(303).redirect(afterSignIn(request.session))
   })
 
-  app.post('/logout', { config: PAGE_ROUTE, preHandler: app.csrfProtection }, async (request, reply) => {
+  app.post('/logout', { config: PAGE_ROUTE, preHandler: app.requireCsrf }, async (request, reply) => {
     const { userId } = request.session
     await request.session.destroy()
     if (userId !== undefined) await events.emit('user.signed_out', { userId, ip: request.ip })

@@ -1,7 +1,7 @@
 // Fastify plugin on the verifier: `preHandler: app.requireScope('photos:read')` admits
 // requests with a valid bearer token carrying those scopes and puts the verified
 // identity on request.identity; otherwise it answers RFC 6750 errors.
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { BearerError, InsufficientScopeError, InvalidTokenError, KeysUnavailableError, RevocationUnavailableError } from './errors.js'
 import type { VerifiedToken, Verifier } from './verifier.js'
@@ -18,7 +18,7 @@ export interface Identity {
 declare module 'fastify' {
   interface FastifyInstance {
     /** A preHandler admitting requests whose access token carries every one of `scopes`. */
-    requireScope: (...scopes: string[]) => preHandlerAsyncHookHandler
+    requireScope: (...scopes: string[]) => preHandlerHookHandler
   }
   interface FastifyRequest {
     identity?: Identity
@@ -58,23 +58,36 @@ export function bearerToken (request: FastifyRequest): string | undefined | null
 export const codepairResource = fp(async function codepairResource (app: FastifyInstance, opts: ResourcePluginOptions) {
   const realm = opts.realm ?? 'codepair'
   app.decorateRequest('identity', undefined)
-  app.decorate('requireScope', (...required: string[]): preHandlerAsyncHookHandler => {
-    return async function (request, reply) {
-      const token = bearerToken(request)
-      if (token === undefined) return sendBearerError(reply, realm, null)
-      if (token === null) return sendBearerError(reply, realm, new InvalidTokenError('malformed Authorization header'))
-      try {
-        const v = await opts.verifier.verify(token, { requiredScopes: required })
-        request.identity = { subject: v.subject, clientId: v.clientId, scopes: v.scopes, ...(v.permissions === undefined ? {} : { permissions: v.permissions }), claims: v.claims }
-      } catch (err) {
-        if (err instanceof BearerError) return sendBearerError(reply, realm, err)
-        if (err instanceof KeysUnavailableError || err instanceof RevocationUnavailableError) {
-          // Fail closed, but say it is on our side: the client may retry.
-          request.log.warn({ err }, err instanceof KeysUnavailableError ? 'signing keys unavailable' : 'revocation check unavailable')
-          return await reply.code(503).header('retry-after', '5').send({ error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now' })
-        }
-        throw err
+  /**
+   * Callback style on purpose. An async hook that answers early must `return reply`, and
+   * fastify awaits that reply like a promise: when the client hangs up while the refusal is
+   * still in its onSend hooks, the promise settles, fastify moves on to the next hook and
+   * the route handler runs without a verified identity. A callback hook that never calls
+   * `done` on refusal cannot continue (test/api/early-answer.test.ts).
+   */
+  async function check (request: FastifyRequest, reply: FastifyReply, required: string[]): Promise<boolean> {
+    const token = bearerToken(request)
+    if (token === undefined) { sendBearerError(reply, realm, null); return false }
+    if (token === null) { sendBearerError(reply, realm, new InvalidTokenError('malformed Authorization header')); return false }
+    try {
+      const v = await opts.verifier.verify(token, { requiredScopes: required })
+      request.identity = { subject: v.subject, clientId: v.clientId, scopes: v.scopes, ...(v.permissions === undefined ? {} : { permissions: v.permissions }), claims: v.claims }
+      return true
+    } catch (err) {
+      if (err instanceof BearerError) { sendBearerError(reply, realm, err); return false }
+      if (err instanceof KeysUnavailableError || err instanceof RevocationUnavailableError) {
+        // Fail closed, but say it is on our side: the client may retry.
+        request.log.warn({ err }, err instanceof KeysUnavailableError ? 'signing keys unavailable' : 'revocation check unavailable')
+        reply.code(503).header('retry-after', '5').header('cache-control', 'no-store')
+          .send({ error: 'temporarily_unavailable', error_description: 'cannot verify tokens right now' })
+        return false
       }
+      throw err
+    }
+  }
+  app.decorate('requireScope', (...required: string[]): preHandlerHookHandler => {
+    return function (request, reply, done) {
+      check(request, reply, required).then(admitted => { if (admitted) done() }, err => { done(err as Error) })
     }
   })
 }, { name: 'codepair-resource' })
