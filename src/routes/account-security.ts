@@ -218,17 +218,19 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     if (user === null) return
     const { current = '', password = '', confirm = '' } = request.body as { current?: string, password?: string, confirm?: string }
     const now = new Date(clock())
-    const again = async (error: string, status: number) => await reply.code(status).view('password', { csrfToken: reply.generateCsrf(), error })
+    // The error names the field it is about, so the page ties it to that field (aria-describedby).
+    const again = async (error: string, status: number, field: 'current' | 'password' | 'confirm') =>
+      await reply.code(status).view('password', { csrfToken: reply.generateCsrf(), error, errorField: field })
     // The current password, through sign-in's throttle: guessing it here counts as guessing at sign-in.
     const checked = await signIn.signIn(user.username, current, request.ip, now)
     if (!checked.ok) {
       return checked.reason === 'locked'
-        ? await again(request.i18n.t('password.locked', { time: request.i18n.time(checked.retryAt) }), 429)
-        : await again(request.i18n.t('password.wrong'), 401)
+        ? await again(request.i18n.t('password.locked', { time: request.i18n.time(checked.retryAt) }), 429, 'current')
+        : await again(request.i18n.t('password.wrong'), 401, 'current')
     }
     const problem = passwordProblem(password, user.username)
-    if (problem !== undefined) return await again(request.i18n.t('password.rejected', { problem }), 400)
-    if (password !== confirm) return await again(request.i18n.t('password.differ'), 400)
+    if (problem !== undefined) return await again(request.i18n.t('password.rejected', { problem }), 400, 'password')
+    if (password !== confirm) return await again(request.i18n.t('password.differ'), 400, 'confirm')
     await storage.accountSecurity.changePassword(user.id, await hashPassword(password), now, request.session.sessionId)
     // This session goes on under a new id; every other one has ended.
     await request.session.regenerate(['userId', 'signInAmr', 'signedInAt', 'secondFactor', 'binding', 'visitor', 'activation'])
