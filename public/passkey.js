@@ -11,7 +11,7 @@
     var form = button.form
     var error = form.querySelector('.passkey-error')
     if (lib === undefined || !lib.browserSupportsWebAuthn()) {
-      if (error !== null) error.textContent = 'This browser cannot use passkeys.'
+      if (error !== null) error.textContent = button.getAttribute('data-unsupported')
       return
     }
     button.hidden = false
@@ -27,7 +27,7 @@
         form.submit()
       }, function (err) {
         button.disabled = false
-        if (error !== null) error.textContent = 'The passkey was not used (' + (err && err.name ? err.name : 'error') + '). Try again, or use another way.'
+        if (error !== null) error.textContent = button.getAttribute('data-not-used') + ' (' + (err && err.name ? err.name : 'error') + ')'
       })
     })
   }

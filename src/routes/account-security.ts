@@ -10,21 +10,32 @@ import type { TotpMethod } from '../accounts/factors/totp.js'
 import type { FactorRecord } from '../accounts/factors/types.js'
 import { freshProof, recordSecondFactorProof } from '../accounts/step-up.js'
 import type { UserRecord } from '../oauth/stores.js'
+import type { PageText } from '../i18n/page-text.js'
 import { PAGE_ROUTE } from '../plugins/pages.js'
 import { sessionBinding } from './second-factor.js'
 
-const NOTICES: Record<string, string> = {
-  required: 'Set up a second factor before you approve a device: your organisation requires one.',
-  added: 'Your new sign-in method is ready.',
-  renamed: 'Renamed.',
-  removed: 'Removed.',
-  'last-factor': 'This is your last second factor, and it is required here: add another one before you remove it.',
-  missing: 'That method is not set up on your account.',
-  expired: 'That setup took too long. Start again.',
-  password: 'Your password was changed. You were signed out everywhere else, and devices must be connected again.'
+/** The notice a redirect names (?notice=…), in the page's language; literal keys for the catalogue check. */
+function noticeText ({ t }: PageText, notice: unknown): string | undefined {
+  switch (notice) {
+    case 'required': return t('security.notice.required')
+    case 'added': return t('security.notice.added')
+    case 'renamed': return t('security.notice.renamed')
+    case 'removed': return t('security.notice.removed')
+    case 'last-factor': return t('security.notice.lastFactor')
+    case 'missing': return t('security.notice.missing')
+    case 'expired': return t('security.notice.expired')
+    case 'password': return t('security.notice.password')
+    default: return undefined
+  }
 }
 
-const METHOD_LABELS: Record<string, string> = { totp: 'Authenticator app', passkey: 'Passkey', recovery_codes: 'Recovery codes' }
+function methodLabel ({ t }: PageText, method: string): string {
+  switch (method) {
+    case 'totp': return t('security.methodTotp')
+    case 'passkey': return t('security.methodPasskey')
+    default: return t('security.methodRecovery')
+  }
+}
 
 const NAME = { type: 'string', maxLength: 60 } as const
 const ID = { type: 'string', minLength: 1, maxLength: 100 } as const
@@ -64,10 +75,10 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return {
       id: f.id,
       method: f.method,
-      label: METHOD_LABELS[f.method] ?? f.method,
+      label: methodLabel(request.i18n, f.method),
       name: f.name,
       createdAt: formatWhen(f.createdAt, now),
-      lastUsedAt: f.lastUsedAt === null ? 'Never' : formatWhen(f.lastUsedAt, now),
+      lastUsedAt: f.lastUsedAt === null ? request.i18n.t('security.never') : formatWhen(f.lastUsedAt, now),
       remaining: f.method === 'recovery_codes' ? remaining : undefined
     }
   }
@@ -82,7 +93,7 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     return await reply.view('security', {
       csrfToken: reply.generateCsrf(),
       username: user.username,
-      notice: NOTICES[String(q.notice)],
+      notice: noticeText(request.i18n, q.notice),
       factors: factors.map(f => describe(request, f, now, remaining)),
       canAddTotp: secondFactor.registry.has('totp'),
       canAddPasskey: secondFactor.registry.has('passkey'),
@@ -101,19 +112,19 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     if (totp === undefined) return await reply.code(303).redirect('/account/security')
     if (!await proven(request, reply, user)) return
     const now = new Date(clock())
-    const start = await totp.enrol({ user, now }, { name: 'Authenticator app' })
+    const start = await totp.enrol({ user, now }, { name: request.i18n.t('totp.defaultName') })
     const state = await confirmations.request({ purpose: 'enrol', userId: user.id, subject: start.factorId, binding: sessionBinding(request.session), now })
-    return await renderTotp(reply, user, start.factorId ?? '', state)
+    return await renderTotp(request, reply, user, start.factorId ?? '', state)
   })
 
-  async function renderTotp (reply: FastifyReply, user: UserRecord, factorId: string, state: string, error?: string) {
+  async function renderTotp (request: FastifyRequest, reply: FastifyReply, user: UserRecord, factorId: string, state: string, error?: string) {
     const totp = secondFactor.registry.get('totp') as TotpMethod
     const shown = await totp.provisioning(factorId, user)
     if (shown === null) return await reply.code(303).redirect('/account/security?notice=expired')
     // Server-rendered SVG (no script, nothing fetched): the page carries the secret once.
     const qr = await QRCode.toString(shown.uri, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' })
     return await reply.code(error === undefined ? 200 : 400).view('totp-enrol', {
-      csrfToken: reply.generateCsrf(), qr, secret: shown.secret, state, error, name: 'Authenticator app'
+      csrfToken: reply.generateCsrf(), qr, secret: shown.secret, state, error
     })
   }
 
@@ -130,8 +141,8 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     const live = await confirmations.check(state, { purpose: 'enrol', binding, now })
     if (live === null || live.userId !== user.id || live.subject === null) return await reply.code(303).redirect('/account/security?notice=expired')
     const totp = secondFactor.registry.get('totp') as TotpMethod
-    const ok = await totp.confirmEnrolment({ user, now }, live.subject, { code, name: name.trim() === '' ? 'Authenticator app' : name.trim() })
-    if (!ok) return await renderTotp(reply, user, live.subject, state, 'That code did not match. Enter the 6-digit code your app shows now.')
+    const ok = await totp.confirmEnrolment({ user, now }, live.subject, { code, name: name.trim() === '' ? request.i18n.t('totp.defaultName') : name.trim() })
+    if (!ok) return await renderTotp(request, reply, user, live.subject, state, request.i18n.t('totp.mismatch'))
     await confirmations.use(state, { purpose: 'enrol', binding, now })
     // The valid code proves the person holds the new authenticator.
     recordSecondFactorProof(request.session, { at: now, amr: totp.amr, methods: ['totp'] })
@@ -207,17 +218,19 @@ export default async function accountSecurityRoutes (app: FastifyInstance): Prom
     if (user === null) return
     const { current = '', password = '', confirm = '' } = request.body as { current?: string, password?: string, confirm?: string }
     const now = new Date(clock())
-    const again = async (error: string, status: number) => await reply.code(status).view('password', { csrfToken: reply.generateCsrf(), error })
+    // The error names the field it is about, so the page ties it to that field (aria-describedby).
+    const again = async (error: string, status: number, field: 'current' | 'password' | 'confirm') =>
+      await reply.code(status).view('password', { csrfToken: reply.generateCsrf(), error, errorField: field })
     // The current password, through sign-in's throttle: guessing it here counts as guessing at sign-in.
     const checked = await signIn.signIn(user.username, current, request.ip, now)
     if (!checked.ok) {
       return checked.reason === 'locked'
-        ? await again(`Too many incorrect passwords. Try again after ${request.i18n.time(checked.retryAt)}.`, 429)
-        : await again('Your current password is not right.', 401)
+        ? await again(request.i18n.t('password.locked', { time: request.i18n.time(checked.retryAt) }), 429, 'current')
+        : await again(request.i18n.t('password.wrong'), 401, 'current')
     }
     const problem = passwordProblem(password, user.username)
-    if (problem !== undefined) return await again(`The new password is not accepted: ${problem}.`, 400)
-    if (password !== confirm) return await again('The two new passwords differ.', 400)
+    if (problem !== undefined) return await again(request.i18n.t('password.rejected', { problem }), 400, 'password')
+    if (password !== confirm) return await again(request.i18n.t('password.differ'), 400, 'confirm')
     await storage.accountSecurity.changePassword(user.id, await hashPassword(password), now, request.session.sessionId)
     // This session goes on under a new id; every other one has ended.
     await request.session.regenerate(['userId', 'signInAmr', 'signedInAt', 'secondFactor', 'binding', 'visitor', 'activation'])

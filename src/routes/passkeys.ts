@@ -42,7 +42,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     const { state = '', response = '' } = request.body as { state?: string, response?: string }
     const now = new Date(clock())
     const binding = sessionBinding(request.session)
-    const FAILED = 'That passkey did not sign you in. Try again, or sign in with your password.'
+    const FAILED = request.i18n.t('passkey.signInFailed')
     if (await confirmations.check(state, { purpose: 'passkey_sign_in', binding, now }) === null) return await renderSignIn(request, reply, FAILED, 400)
     const verified = await passkey.verify(null, { response }, Confirmations.challengeOf(state))
     const user = verified === null ? null : await storage.users.findUserById(verified.userId)
@@ -54,7 +54,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     // A passkey with user verification is two factors in one (possession + PIN or biometrics).
     const amr = [...passkey.amr, 'mfa']
     const vetoed = await completeSignIn(app, request, user, amr, { at: now, amr: passkey.amr, methods: ['passkey'] })
-    if (vetoed !== null) return await reply.code(403).view('message', { title: 'You cannot sign in here', message: vetoed, csrfToken: reply.generateCsrf() })
+    if (vetoed !== null) return await reply.code(403).view('message', { title: request.i18n.t('factor.vetoedTitle'), message: vetoed, csrfToken: reply.generateCsrf() })
     await storage.audit.record({ type: 'second_factor.used', userId: user.id, ip: request.ip, detail: { purpose: 'passkey_sign_in', method: 'passkey', factor: verified.factorId } }, now)
     return await reply.code(303).redirect(afterSignIn(request.session))
   })
@@ -74,7 +74,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
   async function renderEnrol (request: FastifyRequest, reply: FastifyReply, user: UserRecord, error?: string, status = 200) {
     const now = new Date(clock())
     const state = await confirmations.request({ purpose: 'enrol', userId: user.id, subject: 'passkey', binding: sessionBinding(request.session), now })
-    const start = await passkey?.enrol({ user, now }, { name: 'Passkey', challenge: Confirmations.challengeOf(state) })
+    const start = await passkey?.enrol({ user, now }, { name: request.i18n.t('passkey.defaultName'), challenge: Confirmations.challengeOf(state) })
     allowOwnScripts(reply)
     return await reply.code(status).view('passkey-enrol', { csrfToken: reply.generateCsrf(), state, options: JSON.stringify(start?.display.options), error })
   }
@@ -100,7 +100,7 @@ export default async function passkeyRoutes (app: FastifyInstance): Promise<void
     if (live === null || live.userId !== user.id) return await reply.code(303).redirect('/account/security?notice=expired')
     const ok = await passkey.confirmEnrolment({ user, now }, null, { response, name }, Confirmations.challengeOf(state))
     if (!ok || await confirmations.use(state, { purpose: 'enrol', binding, now }) === null) {
-      return await renderEnrol(request, reply, user, 'The passkey was not saved. Try again.', 400)
+      return await renderEnrol(request, reply, user, request.i18n.t('passkey.notSaved'), 400)
     }
     recordSecondFactorProof(request.session, { at: now, amr: passkey.amr, methods: ['passkey'] })
     await storage.audit.record({ type: 'second_factor.added', userId: user.id, ip: request.ip, detail: { method: 'passkey' } }, now)

@@ -38,8 +38,6 @@ export function sessionBinding (session: FastifyRequest['session']): string {
   return session.binding
 }
 
-export const FAILED = 'That code did not work. Check the code and try again; each code works only once.'
-
 /** Which method a typed code is for: six digits are a TOTP code, the dashed form a recovery code. */
 export function methodOfCode (code: unknown): 'totp' | 'recovery_codes' | null {
   if (totpCode({ code }) !== null) return 'totp'
@@ -81,8 +79,8 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
 
   function failure (request: FastifyRequest, outcome: Exclude<VerifyOutcome, { ok: true }>): { error: string, status: number } {
     return outcome.reason === 'locked'
-      ? { error: `Too many incorrect codes. For your security, try again after ${request.i18n.time(outcome.retryAt)}.`, status: 429 }
-      : { error: FAILED, status: 401 }
+      ? { error: request.i18n.t('factor.locked', { time: request.i18n.time(outcome.retryAt) }), status: 429 }
+      : { error: request.i18n.t('factor.failed'), status: 401 }
   }
 
   const body = {
@@ -103,7 +101,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     if (pending === undefined) return await reply.code(303).redirect('/login')
     const user = await storage.users.findUserById(pending.userId)
     if (user === null) return await reply.code(303).redirect('/login')
-    return await render(reply, { action: '/login/second-factor', state: pending.token, intro: 'Your password was right. Now confirm it is you with your second factor.', user })
+    return await render(reply, { action: '/login/second-factor', state: pending.token, intro: request.i18n.t('factor.introSignIn'), user })
   })
 
   app.post('/login/second-factor', { config: PAGE_ROUTE, schema: { body }, preHandler: app.requireCsrf }, async (request, reply) => {
@@ -126,14 +124,14 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
     if (!outcome.ok) {
       await events.emit('user.sign_in_failed', { username: user.username, reason: outcome.reason, method: 'password', ip: request.ip })
       await storage.audit.record({ type: 'second_factor.failed', userId: user.id, ip: request.ip, detail: { purpose: 'sign_in', reason: outcome.reason } }, now)
-      return await render(reply, { action: '/login/second-factor', state, intro: 'Your password was right. Now confirm it is you with your second factor.', user, ...failure(request, outcome) })
+      return await render(reply, { action: '/login/second-factor', state, intro: request.i18n.t('factor.introSignIn'), user, ...failure(request, outcome) })
     }
     // The state is used once: a second submission of the same form signs nobody in.
     if (await confirmations.use(state, { purpose: 'sign_in', binding, now }) === null) return await expired()
     request.session.pendingSignIn = undefined
     const proof = { at: now, amr: outcome.amr, methods: [outcome.verified.method] }
     const vetoed = await completeSignIn(app, request, user, ['pwd', ...outcome.amr, 'mfa'], proof)
-    if (vetoed !== null) return await reply.code(403).view('message', { title: 'You cannot sign in here', message: vetoed, csrfToken: reply.generateCsrf() })
+    if (vetoed !== null) return await reply.code(403).view('message', { title: request.i18n.t('factor.vetoedTitle'), message: vetoed, csrfToken: reply.generateCsrf() })
     await storage.audit.record({ type: 'second_factor.used', userId: user.id, ip: request.ip, detail: { purpose: 'sign_in', method: outcome.verified.method } }, now)
     return await reply.code(303).redirect(afterSignIn(request.session))
   })
@@ -151,9 +149,7 @@ export default async function secondFactorRoutes (app: FastifyInstance): Promise
   }
 
   function stepUpIntro (request: FastifyRequest): string {
-    return request.session.stepUp === 'activate'
-      ? 'Before this device is connected, confirm it is you with your second factor.'
-      : 'Before you change how you sign in, confirm it is you with your second factor.'
+    return request.session.stepUp === 'activate' ? request.i18n.t('factor.introActivate') : request.i18n.t('factor.introSecurity')
   }
 
   app.get('/account/verify', { config: PAGE_ROUTE }, async (request, reply) => {

@@ -61,3 +61,16 @@ t.test('pages without passkeys keep a CSP that allows no script; SECOND_FACTOR_M
   t.notMatch(security.body, 'Add a passkey')
   t.match(security.body, 'Add an authenticator app')
 })
+
+t.test('the new pages speak the page language (catalogues in views/locales)', async t => {
+  const { app } = await buildTestApp(t, { env: { ISSUER: 'http://localhost:3000' } })
+  await addUser(app)
+  const browser = new Browser(app)
+  t.match((await browser.get('/login/passkey?lang=de')).body, 'Mit einem Passkey anmelden')
+  await browser.signIn('alice', PASSWORD)
+  const security = await browser.get('/account/security?lang=ja')
+  t.match(security.body, 'サインインとセキュリティ')
+  t.match(security.body, '認証アプリを追加')
+  const ja = await browser.post('/account/security/totp', {})
+  t.match(ja.body, '認証アプリを設定', 'the language chosen once is kept (cookie)')
+})
