@@ -1,6 +1,6 @@
 // Three codepair processes on one PostgreSQL database and one Redis, as an operator runs
 // them behind a load balancer: every rule that must hold across instances is checked
-// through real HTTP, each step on a different instance (README "Several instances").
+// through real HTTP, each step on a different instance (README "PostgreSQL").
 import t from 'tap'
 import { freshPostgresUrl, requirePostgres } from '../helpers/db.js'
 import { requireRedis, REDIS_URL } from '../helpers/services.js'
