@@ -18,7 +18,7 @@ export const EXIT = {
   notMigrated: 65,
   /** The database cannot be reached, does not exist, or refuses the credentials (EX_UNAVAILABLE). */
   databaseUnavailable: 69,
-  /** Another process holds the database and migrating could not wait longer (EX_TEMPFAIL: try again). */
+  /** Another process holds the database: migrating could not wait longer, or restore found it in use (EX_TEMPFAIL: try again). */
   databaseBusy: 75,
   /** SECRET_KEY cannot open what the database holds: it differs from the one used before (EX_NOPERM). */
   keyMismatch: 77,

@@ -25,7 +25,9 @@ t.test('PostgreSQL connections cut mid-load, then restored', async t => {
   viaProxy.port = String(proxy.port)
   const instances = await startCluster(t, 2, clusterEnv(viaProxy.toString(), { POLL_INTERVAL_SECONDS: '1', POLL_LEEWAY_MS: '200' }))
 
-  // Approved before the cut: these must survive it.
+  // The even flows are approved before the cut and their devices start polling only when
+  // it comes: those approvals must survive it. The odd ones poll all along and are
+  // approved after the database is back.
   const flows: Array<{ deviceCode: string, userCode: string, ip: string }> = []
   for (let n = 0; n < DEVICES; n++) {
     const ip = someAddress()
@@ -48,19 +50,25 @@ t.test('PostgreSQL connections cut mid-load, then restored', async t => {
   }
 
   let down = false
+  let cut!: () => void
+  const cutCame = new Promise<void>(resolve => { cut = resolve })
   const during: Answer[] = []
+  const slowDuring: number[] = []
   async function device (n: number): Promise<{ tokens: number, unexpected: string[] }> {
     const f = flows[n]!
     const unexpected: string[] = []
     let tokens = 0
     let interval = 1
     let approving: Promise<number> | undefined
+    if (n % 2 === 0) await cutCame
     const until = Date.now() + 90_000
     while (Date.now() < until && tokens === 0) {
       await sleep(interval * 1000 + 50 + Math.random() * 100)
       const wasDown = down
+      const sent = Date.now()
       const res = await pollAt(instances[(n + tokens) % 2]!.url, clientId, f.deviceCode, f.ip)
       if (wasDown && down) during.push(res)
+      else if (wasDown) slowDuring.push(Date.now() - sent)
       if (res.status === 200) tokens++
       else if (res.status === 503) interval = Number(res.headers.get('retry-after'))
       else if (res.body.error === 'slow_down') interval = res.body.interval
@@ -77,6 +85,7 @@ t.test('PostgreSQL connections cut mid-load, then restored', async t => {
   await sleep(1500)
   await proxy.stop()
   down = true
+  cut()
   await sleep(1000)
   // A new device arriving during the outage, and readiness.
   const refused = await startFlow(instances[0]!.url, clientId, someAddress())
@@ -91,9 +100,11 @@ t.test('PostgreSQL connections cut mid-load, then restored', async t => {
 
   const outcomes = await Promise.all(running)
   t.same(outcomes.flatMap(o => o.unexpected), [], 'no device was told anything final while the database was away')
-  t.ok(during.length > 0, `devices polled during the outage (${during.length} polls)`)
+  // The even devices start polling at the cut, with a 1 s interval, and it lasts over 3 s.
+  t.ok(during.length >= DEVICES / 2, `devices polled during the outage (${during.length} polls)`)
   t.ok(during.every(r => r.status === 503 && r.body.error === 'temporarily_unavailable' && Number(r.headers.get('retry-after')) >= 1),
     `every poll during the outage got 503 + Retry-After (${[...new Set(during.map(r => `${r.status} ${String(r.body.error)}`))].join(', ')})`)
+  t.comment(`polls sent during the outage and answered after it: ${slowDuring.length} (${slowDuring.map(ms => `${ms} ms`).join(', ') || 'none'})`)
   t.ok(outcomes.every(o => o.tokens === 1), 'every flow completed once the database was back')
   for (const i of instances) t.equal((await fetch(`${i.url}/readyz`)).status, 200, `instance ${i.name} is ready again`)
   const rows = await db.deviceAuthorization.findMany({ where: { deviceCodeHash: { in: flows.map(f => sha256(f.deviceCode)) } } })
