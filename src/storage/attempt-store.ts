@@ -10,22 +10,18 @@ export function toDate (v: unknown): Date {
   return new Date(Number.isFinite(n) ? n : String(v))
 }
 
+/** The counter column's ceiling (a 4-byte integer on PostgreSQL): hit() counts up to it. */
+const INT4_MAX = 2_147_483_647
+
 export class PrismaAttemptStore implements AttemptStore {
   constructor (private readonly db: Db) {}
 
   async hit (key: string, windowSeconds: number, now: Date): Promise<Counter> {
-    const ends = new Date(now.getTime() + windowSeconds * 1000)
-    // One atomic upsert, so concurrent failures on several instances are all counted
-    // (a read-then-write would lose increments).
-    const rows = await this.db.$queryRaw<Array<{ count: number | bigint, windowEnds: unknown }>>`
-      INSERT INTO "AttemptCounter" ("key", "count", "windowEnds") VALUES (${key}, 1, ${ends})
-      ON CONFLICT ("key") DO UPDATE SET
-        "count" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN 1 ELSE "AttemptCounter"."count" + 1 END,
-        "windowEnds" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN ${ends} ELSE "AttemptCounter"."windowEnds" END
-      RETURNING "count", "windowEnds"`
-    const row = rows[0]
-    if (row === undefined) throw new Error('attempt counter upsert returned no row')
-    return { count: Number(row.count), windowEnds: toDate(row.windowEnds) }
+    // One atomic upsert, so concurrent failures on several instances are all counted (a
+    // read-then-write would lose increments): a reservation against the column's ceiling.
+    const counter = await this.reserve(key, INT4_MAX, windowSeconds, now)
+    if (counter === null) throw new Error(`attempt counter ${key} is at its ceiling`)
+    return counter
   }
 
   async reserve (key: string, limit: number, windowSeconds: number, now: Date): Promise<Counter | null> {

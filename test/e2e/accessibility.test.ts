@@ -167,12 +167,8 @@ async function wrongCode (t: Test, page: Page, code: string, o: { submit: string
 
 t.test('second factor: set-up pages, the prompts at sign-in and before approving, account pages', async t => {
   if (browser === null) return
-  // WebAuthn refuses IP addresses as relying party ids: ISSUER is http://localhost:PORT.
-  const port = 20000 + Math.floor(Math.random() * 12000)
-  const issuer = `http://localhost:${port}`
   const clock = new TestClock()
-  const { app } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), DEVICE_CODE_TTL_SECONDS: '1800', STEP_UP_MAX_AGE_SECONDS: '60' }, clock })
-  await app.listen({ host: '127.0.0.1', port })
+  const { app, issuer } = await listenTestApp(t, { host: 'localhost', env: { DEVICE_CODE_TTL_SECONDS: '1800', STEP_UP_MAX_AGE_SECONDS: '60' }, clock })
   const client = await addClient(app, { name: 'Living Room TV' })
   await addUser(app)
   const context = await newContext(t)

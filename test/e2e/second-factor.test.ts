@@ -8,15 +8,24 @@
 // Screenshots go to test-artifacts/screenshots (docs/screenshots with UPDATE_SCREENSHOTS=1).
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { BrowserContext, Page } from 'playwright-core'
-import t from 'tap'
-import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import t, { type Test } from 'tap'
+import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
 import { launchChromium } from '../helpers/chromium.js'
 import { idTokenClaims, totpAt } from '../helpers/factors.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-artifacts/screenshots')
+
+// One Chromium for the file (new contexts per test).
+let browser: Browser | null = null
+t.before(async () => { browser = await launchChromium(t) })
+
+/** Both tests' app: frozen clock, codes that outlive the page work, ISSUER on localhost. */
+async function localhostApp (t: Test) {
+  return await listenTestApp(t, { host: 'localhost', env: { DEVICE_CODE_TTL_SECONDS: '1800' } })
+}
 
 async function withAuthenticator (context: BrowserContext, page: Page): Promise<void> {
   const cdp = await context.newCDPSession(page)
@@ -28,12 +37,8 @@ async function withAuthenticator (context: BrowserContext, page: Page): Promise<
 
 t.test('TOTP and a passkey: enrol, approve a device with each, passkey-only sign-in, recovery code', async t => {
   mkdirSync(SHOTS, { recursive: true })
-  const browser = await launchChromium(t)
   if (browser === null) return
-  const port = 20000 + Math.floor(Math.random() * 30000)
-  const issuer = `http://localhost:${port}`
-  const { app, clock } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), DEVICE_CODE_TTL_SECONDS: '1800' } })
-  await app.listen({ host: '127.0.0.1', port })
+  const { app, clock, issuer } = await localhostApp(t)
   const client = await addClient(app, { name: 'Living Room TV' })
   await addUser(app)
 
@@ -146,12 +151,8 @@ t.test('TOTP and a passkey: enrol, approve a device with each, passkey-only sign
 })
 
 t.test('an operator requires a second factor for one client: the person sets one up in the page, then approves', async t => {
-  const browser = await launchChromium(t)
   if (browser === null) return
-  const port = 20000 + Math.floor(Math.random() * 30000)
-  const issuer = `http://localhost:${port}`
-  const { app, clock } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), DEVICE_CODE_TTL_SECONDS: '1800' } })
-  await app.listen({ host: '127.0.0.1', port })
+  const { app, clock, issuer } = await localhostApp(t)
   const plain = await addClient(app, { name: 'Kitchen Radio' })
   const bank = await addClient(app, { name: 'Bank TV' })
   await app.codepair.storage.clientPolicies.setRequireSecondFactor(bank.id, true) // what `client update --require-second-factor` does

@@ -44,11 +44,15 @@ export async function addUser (app: FastifyInstance, username = 'alice', passwor
 }
 
 /** A codepair listening on 127.0.0.1 (for clients that speak real HTTP), on a frozen or real clock. */
-export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string, hooks?: Hooks | Hooks[] } = {}): Promise<TestApp & { issuer: string }> {
+/**
+ * A listening app. `host: 'localhost'` puts localhost in ISSUER (it still listens on
+ * 127.0.0.1): WebAuthn refuses IP addresses as relying party ids.
+ */
+export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string, hooks?: Hooks | Hooks[], host?: '127.0.0.1' | 'localhost' } = {}): Promise<TestApp & { issuer: string }> {
   // Below Linux's ephemeral range (32768–60999): there, busy test runs' own outgoing
   // connections (PostgreSQL, Redis) hold local ports and listen() fails with EADDRINUSE.
   const port = 20000 + Math.floor(Math.random() * 12000)
-  const issuer = `http://127.0.0.1:${port}`
+  const issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`
   const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl, hooks: opts.hooks })
   await ctx.app.listen({ host: '127.0.0.1', port })
   await ctx.app.listenMetrics()
