@@ -62,13 +62,18 @@ export class SecondFactorService {
    */
   async verify (method: string, ctx: FactorContext, response: FactorResponse, challenge?: string): Promise<VerifyOutcome> {
     const key = secondFactorAccountKey(ctx.user.id)
-    const counter = await this.attempts.peek(key, ctx.now)
-    if (counter !== null && counter.count >= this.settings.failuresPerAccount) return { ok: false, reason: 'locked', retryAt: counter.windowEnds }
+    // The attempt reserves its place in the budget before it is verified (one conditional
+    // upsert): with a check first and a count after, parallel guesses at a six-digit code
+    // each passed the check, and the budget bounded nothing.
+    const reserved = await this.attempts.reserve(key, this.settings.failuresPerAccount, this.settings.lockoutSeconds, ctx.now)
+    if (reserved === null) {
+      const counter = await this.attempts.peek(key, ctx.now)
+      return { ok: false, reason: 'locked', retryAt: counter?.windowEnds ?? ctx.now }
+    }
     const impl = this.registry.get(method)
     const verified = impl === undefined ? null : await impl.verify(ctx, response, challenge)
     if (impl === undefined || verified === null || verified.userId !== ctx.user.id) {
-      const after = await this.attempts.hit(key, this.settings.lockoutSeconds, ctx.now)
-      if (after.count >= this.settings.failuresPerAccount) return { ok: false, reason: 'locked', retryAt: after.windowEnds }
+      if (reserved.count >= this.settings.failuresPerAccount) return { ok: false, reason: 'locked', retryAt: reserved.windowEnds }
       return { ok: false, reason: 'invalid' }
     }
     await this.attempts.clear(key)

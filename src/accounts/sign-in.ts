@@ -18,17 +18,21 @@ export class SignInService {
     private readonly limits: SignInLimits
   ) {}
 
+  /**
+   * Each attempt first reserves its place in both budgets (one conditional upsert each, as
+   * for code entry): a check followed by a count after the slow argon2 verification let
+   * parallel guesses overshoot the budget by the number in flight (test/pages/sign-in-
+   * concurrency.test.ts). A failure keeps its reservations; a success clears the account's
+   * count and gives the address's back.
+   */
   async signIn (username: string, password: string, ip: string, now: Date): Promise<SignInResult> {
-    const [account, byIp] = await Promise.all([
-      this.attempts.peek(loginAccountKey(username), now),
-      this.attempts.peek(loginIpKey(ip), now)
-    ])
-    const lockedUntil = [
-      account !== null && account.count >= this.limits.perAccount ? account.windowEnds : null,
-      byIp !== null && byIp.count >= this.limits.perIp ? byIp.windowEnds : null
-    ].filter((d): d is Date => d !== null)
-    if (lockedUntil.length > 0) {
-      return { ok: false, reason: 'locked', retryAt: new Date(Math.max(...lockedUntil.map(d => d.getTime()))) }
+    const accountKey = loginAccountKey(username)
+    const ipKey = loginIpKey(ip)
+    const account = await this.attempts.reserve(accountKey, this.limits.perAccount, this.limits.lockoutSeconds, now)
+    const byIp = account === null ? null : await this.attempts.reserve(ipKey, this.limits.perIp, this.limits.lockoutSeconds, now)
+    if (account === null || byIp === null) {
+      if (account !== null) await this.attempts.release(accountKey, account.windowEnds)
+      return { ok: false, reason: 'locked', retryAt: await this.lockedUntil(accountKey, ipKey, now) }
     }
 
     const user = await this.users.findUserByUsername(username)
@@ -36,15 +40,20 @@ export class SignInService {
     // as for a wrong password: one argon2 verification.
     const usable = user !== null && hasPassword(user.passwordHash)
     const valid = await verifyPassword(usable ? user.passwordHash : await dummyHash(), password)
-    if (user === null || !usable || !valid || !user.enabled) {
-      await Promise.all([
-        this.attempts.hit(loginAccountKey(username), this.limits.lockoutSeconds, now),
-        this.attempts.hit(loginIpKey(ip), this.limits.lockoutSeconds, now)
-      ])
-      return { ok: false, reason: 'invalid' }
-    }
-    await this.attempts.clear(loginAccountKey(username))
+    if (user === null || !usable || !valid || !user.enabled) return { ok: false, reason: 'invalid' }
+    await this.attempts.clear(accountKey)
+    await this.attempts.release(ipKey, byIp.windowEnds)
     if (needsRehash(user.passwordHash)) await this.users.updatePasswordHash(user.id, await hashPassword(password))
     return { ok: true, user }
+  }
+
+  /** When the spent budget (account or address) opens again. */
+  private async lockedUntil (accountKey: string, ipKey: string, now: Date): Promise<Date> {
+    const [account, byIp] = await Promise.all([this.attempts.peek(accountKey, now), this.attempts.peek(ipKey, now)])
+    const ends = [
+      account !== null && account.count >= this.limits.perAccount ? account.windowEnds.getTime() : 0,
+      byIp !== null && byIp.count >= this.limits.perIp ? byIp.windowEnds.getTime() : 0
+    ]
+    return new Date(Math.max(now.getTime(), ...ends))
   }
 }
