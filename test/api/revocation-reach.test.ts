@@ -4,11 +4,11 @@
 import { SignJWT } from 'jose'
 import t, { type Test } from 'tap'
 import { setClientEnabled } from '../../src/admin/clients.js'
-import { setUserEnabled } from '../../src/admin/users.js'
+import { setUserEnabled, setUserPassword } from '../../src/admin/users.js'
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
-import { eachDatabase, freshPostgresUrl, freshSqliteUrl, requirePostgres } from '../helpers/db.js'
+import { eachDatabase, freshSqliteUrl, requirePostgres } from '../helpers/db.js'
 import { basic, form, FORM } from '../helpers/oauth.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { postgresBehindProxy } from '../helpers/tcp-proxy.js'
 import { DEVICE_CODE_GRANT } from '../../src/oauth/grant-types.js'
 import { sha256 } from '../../src/oauth/codes.js'
 
@@ -68,6 +68,13 @@ async function setup (t: Test, databaseUrl: string) {
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>
+
+/** A new person with a new TV client, and the TV paired once. */
+async function person (s: Setup, username: string) {
+  const client = await addClient(s.app, { name: `TV of ${username}` })
+  const user = await addUser(s.app, username)
+  return { client, user, tokens: await pair(s, client.id, user.id) }
+}
 
 async function expectWorks (t: Test, s: Setup, token: string, what: string) {
   const me = await s.call('/api/me', token)
@@ -138,6 +145,10 @@ const CASES: Case[] = [
     revoke: async (s, v) => { await setUserEnabled(s.app.codepair.storage.db, v.username, false) }
   },
   {
+    name: 'password changed (codepair user set-password)',
+    revoke: async (s, v) => { await setUserPassword(s.app.codepair.storage.db, v.username, 'an entirely new password for this test') }
+  },
+  {
     name: 'user deleted',
     revoke: async (s, v) => { await s.app.codepair.storage.db.user.delete({ where: { id: v.userId } }) }
   },
@@ -165,9 +176,7 @@ t.test('every revocation path reaches introspection and requireScope at once', a
     for (const c of CASES) {
       n++
       const username = `victim${n}`
-      const client = await addClient(s.app, { name: `TV ${n}` })
-      const user = await addUser(s.app, username)
-      const tokens = await pair(s, client.id, user.id)
+      const { client, user, tokens } = await person(s, username)
       await expectWorks(t, s, tokens.access_token, c.name)
       await c.revoke(s, { clientId: client.id, userId: user.id, username, tokens })
       await expectRefused(t, s, tokens.access_token, c.name)
@@ -179,9 +188,7 @@ t.test('every revocation path reaches introspection and requireScope at once', a
 t.test('a grant-level revocation ends only that device', async t => {
   await eachDatabase(t, 'one device of two', async (t, databaseUrl) => {
     const s = await setup(t, databaseUrl)
-    const client = await addClient(s.app, { name: 'TV' })
-    const user = await addUser(s.app, 'carol')
-    const first = await pair(s, client.id, user.id)
+    const { client, user, tokens: first } = await person(s, 'carol')
     const second = await pair(s, client.id, user.id)
     await post(s, '/oauth/revoke', { token: first.refresh_token, client_id: client.id })
     await expectRefused(t, s, first.access_token, 'the revoked device')
@@ -210,13 +217,8 @@ t.test('a token issued before grant_id existed is still refused for its jti, use
 
 t.test('requireScope fails closed when the database is unreachable (503, not 200)', async t => {
   if (!await requirePostgres(t)) return
-  const direct = new URL(await freshPostgresUrl(t))
-  const proxy = new TcpProxy(Number(direct.port || 5432))
-  await proxy.start()
-  t.teardown(async () => { await proxy.stop() })
-  const viaProxy = new URL(direct)
-  viaProxy.port = String(proxy.port)
-  const s = await setup(t, viaProxy.toString())
+  const { url, proxy } = await postgresBehindProxy(t)
+  const s = await setup(t, url)
   await expectWorks(t, s, s.bystander.access_token, 'before the outage')
   await proxy.stop()
   const down = await s.call('/api/me', s.bystander.access_token)
@@ -235,9 +237,7 @@ t.test('requireScope fails closed when the database is unreachable (503, not 200
 t.test('enabling a disabled user again does not bring its access tokens back', async t => {
   await eachDatabase(t, 'disable then enable', async (t, databaseUrl) => {
     const s = await setup(t, databaseUrl)
-    const client = await addClient(s.app, { name: 'TV' })
-    const user = await addUser(s.app, 'erin')
-    const tokens = await pair(s, client.id, user.id)
+    const { client, user, tokens } = await person(s, 'erin')
     await setUserEnabled(s.app.codepair.storage.db, 'erin', false)
     await expectRefused(t, s, tokens.access_token, 'disabled')
     await setUserEnabled(s.app.codepair.storage.db, 'erin', true)
