@@ -95,6 +95,15 @@ async function expectRefused (t: Test, s: Setup, token: string, what: string) {
   t.match(info.headers.get('www-authenticate'), /error="invalid_token"/)
 }
 
+/** The person signed in on the pages, over HTTP. */
+async function signedIn (s: Setup, username: string): Promise<HttpBrowser> {
+  const b = new HttpBrowser(s.issuer)
+  await b.request('GET', '/login')
+  const signed = await b.request('POST', '/login', { username, password: PASSWORD })
+  if (signed.status !== 303) throw new Error(`sign-in: ${signed.status}`)
+  return b
+}
+
 interface Case {
   name: string
   /** Ends the access of `victim` (a fresh client and user per case). */
@@ -131,10 +140,7 @@ const CASES: Case[] = [
   {
     name: 'device disconnected on the devices page',
     revoke: async (s, v) => {
-      const b = new HttpBrowser(s.issuer)
-      await b.request('GET', '/login')
-      const signed = await b.request('POST', '/login', { username: v.username, password: PASSWORD })
-      if (signed.status !== 303) throw new Error(`sign-in: ${signed.status}`)
+      const b = await signedIn(s, v.username)
       await b.request('GET', `/account/devices/disconnect?grant=${v.tokens.grantId}`)
       const res = await b.request('POST', '/account/devices/disconnect', { grant: v.tokens.grantId })
       if (res.location !== '/account/devices?notice=disconnected') throw new Error(`disconnect: ${res.status} ${res.location}`)
@@ -147,6 +153,16 @@ const CASES: Case[] = [
   {
     name: 'password changed (codepair user set-password)',
     revoke: async (s, v) => { await setUserPassword(s.app.codepair.storage.db, v.username, 'an entirely new password for this test') }
+  },
+  {
+    name: 'password changed by the person on /account/security',
+    revoke: async (s, v) => {
+      const b = await signedIn(s, v.username)
+      await b.request('GET', '/account/security/password')
+      const next = 'a brand new password for this test'
+      const res = await b.request('POST', '/account/security/password', { current: PASSWORD, password: next, confirm: next })
+      if (res.location !== '/account/security?notice=password') throw new Error(`password change: ${res.status} ${res.location}`)
+    }
   },
   {
     name: 'user deleted',
