@@ -7,34 +7,13 @@ import { setClientEnabled } from '../../src/admin/clients.js'
 import { setUserEnabled, setUserPassword } from '../../src/admin/users.js'
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
 import { eachDatabase, freshSqliteUrl, requirePostgres } from '../helpers/db.js'
+import { HttpBrowser } from '../helpers/http-browser.js'
 import { basic, form, FORM } from '../helpers/oauth.js'
 import { postgresBehindProxy } from '../helpers/tcp-proxy.js'
 import { DEVICE_CODE_GRANT } from '../../src/oauth/grant-types.js'
 import { sha256 } from '../../src/oauth/codes.js'
 
 type Ctx = Awaited<ReturnType<typeof listenTestApp>>
-
-/** A browser over fetch: keeps cookies, reads the CSRF token of the last form. */
-class HttpBrowser {
-  readonly #cookies = new Map<string, string>()
-  #csrf = ''
-  constructor (private readonly base: string) {}
-
-  async request (method: 'GET' | 'POST', path: string, fields?: Record<string, string>): Promise<{ status: number, location: string | null, body: string }> {
-    const headers: Record<string, string> = { cookie: [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
-    if (fields !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
-    const res = await fetch(this.base + path, { method, headers, redirect: 'manual', body: fields === undefined ? undefined : form({ ...fields, _csrf: this.#csrf }) })
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';')
-      const eq = (pair ?? '').indexOf('=')
-      if (eq > 0) this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1))
-    }
-    const body = await res.text()
-    const m = /name="_csrf" value="([^"]*)"/.exec(body)
-    if (m?.[1] !== undefined && m[1] !== '') this.#csrf = m[1]
-    return { status: res.status, location: res.headers.get('location'), body }
-  }
-}
 
 /** Response bodies are JSON objects of the endpoint's documented shape. */
 const json = async (res: Response): Promise<any> => await res.json()
@@ -98,8 +77,8 @@ async function expectRefused (t: Test, s: Setup, token: string, what: string) {
 /** The person signed in on the pages, over HTTP. */
 async function signedIn (s: Setup, username: string): Promise<HttpBrowser> {
   const b = new HttpBrowser(s.issuer)
-  await b.request('GET', '/login')
-  const signed = await b.request('POST', '/login', { username, password: PASSWORD })
+  await b.get('/login')
+  const signed = await b.post('/login', { username, password: PASSWORD })
   if (signed.status !== 303) throw new Error(`sign-in: ${signed.status}`)
   return b
 }
@@ -141,8 +120,8 @@ const CASES: Case[] = [
     name: 'device disconnected on the devices page',
     revoke: async (s, v) => {
       const b = await signedIn(s, v.username)
-      await b.request('GET', `/account/devices/disconnect?grant=${v.tokens.grantId}`)
-      const res = await b.request('POST', '/account/devices/disconnect', { grant: v.tokens.grantId })
+      await b.get(`/account/devices/disconnect?grant=${v.tokens.grantId}`)
+      const res = await b.post('/account/devices/disconnect', { grant: v.tokens.grantId })
       if (res.location !== '/account/devices?notice=disconnected') throw new Error(`disconnect: ${res.status} ${res.location}`)
     }
   },
@@ -158,9 +137,9 @@ const CASES: Case[] = [
     name: 'password changed by the person on /account/security',
     revoke: async (s, v) => {
       const b = await signedIn(s, v.username)
-      await b.request('GET', '/account/security/password')
+      await b.get('/account/security/password')
       const next = 'a brand new password for this test'
-      const res = await b.request('POST', '/account/security/password', { current: PASSWORD, password: next, confirm: next })
+      const res = await b.post('/account/security/password', { current: PASSWORD, password: next, confirm: next })
       if (res.location !== '/account/security?notice=password') throw new Error(`password change: ${res.status} ${res.location}`)
     }
   },
