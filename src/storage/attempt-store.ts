@@ -14,18 +14,11 @@ export class PrismaAttemptStore implements AttemptStore {
   constructor (private readonly db: Db) {}
 
   async hit (key: string, windowSeconds: number, now: Date): Promise<Counter> {
-    const ends = new Date(now.getTime() + windowSeconds * 1000)
     // One atomic upsert, so concurrent failures on several instances are all counted
-    // (a read-then-write would lose increments).
-    const rows = await this.db.$queryRaw<Array<{ count: number | bigint, windowEnds: unknown }>>`
-      INSERT INTO "AttemptCounter" ("key", "count", "windowEnds") VALUES (${key}, 1, ${ends})
-      ON CONFLICT ("key") DO UPDATE SET
-        "count" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN 1 ELSE "AttemptCounter"."count" + 1 END,
-        "windowEnds" = CASE WHEN "AttemptCounter"."windowEnds" <= ${now} THEN ${ends} ELSE "AttemptCounter"."windowEnds" END
-      RETURNING "count", "windowEnds"`
-    const row = rows[0]
-    if (row === undefined) throw new Error('attempt counter upsert returned no row')
-    return { count: Number(row.count), windowEnds: toDate(row.windowEnds) }
+    // (a read-then-write would lose increments). The limit is the column's (int4) largest value.
+    const counter = await this.reserve(key, 2 ** 31 - 1, windowSeconds, now)
+    if (counter === null) throw new Error('attempt counter upsert returned no row')
+    return counter
   }
 
   async reserve (key: string, limit: number, windowSeconds: number, now: Date): Promise<Counter | null> {
