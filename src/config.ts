@@ -114,12 +114,13 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (min: number, max: number, dflt: number) =>
+/** `unset` says what leaving the key empty means, when that is not a number in range. */
+const int = (min: number, max: number, dflt: number, unset = '') =>
   z.string().trim().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return dflt
     const n = Number(v)
     if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` })
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}${unset} (got "${v}")` })
       return z.NEVER
     }
     return n
@@ -158,7 +159,7 @@ const schema = z.object({
   SESSION_TTL_SECONDS: int(60, 86400, 1800),
   USER_CODE_LENGTH: int(8, 16, 8),
   MAX_LIVE_CODES: int(1, 100000000, 100),
-  MAX_LIVE_CODES_PER_CLIENT: int(1, 100000000, 0), // 0 (unset): half of MAX_LIVE_CODES
+  MAX_LIVE_CODES_PER_CLIENT: int(1, 100000000, 0, ', or empty for half of MAX_LIVE_CODES'), // 0 (unset): half of MAX_LIVE_CODES
   DEVICE_AUTHORIZATION_RATE_PER_IP: int(0, 1000000, 20),
   RATE_LIMIT_REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
   USER_CODE_FAILURES_GLOBAL: int(1, 100000000, 20),

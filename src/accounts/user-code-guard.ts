@@ -3,10 +3,11 @@
 // pause code entry for everyone: anonymous visitors share one (USER_CODE_FAILURES_GLOBAL),
 // and once it is spent people sign in first and guess against their account's own budget
 // and one all accounts share (USER_CODE_FAILURES_SIGNED_IN). The two shared budgets are
-// what the start-up arithmetic bounds (src/oauth/guess-bound.ts). A guess takes its attempt from every budget before the lookup, each
-// with one conditional upsert that refuses past the budget (PrismaAttemptStore.reserve),
-// so parallel guesses cannot overshoot; a code that turns out to exist gives its attempt
-// back, so only wrong entries (malformed ones included) stay counted.
+// what the start-up arithmetic bounds (src/oauth/guess-bound.ts). A guess takes its
+// attempt from every budget before the lookup, each with one conditional upsert that
+// refuses past the budget (PrismaAttemptStore.reserve), so parallel guesses cannot
+// overshoot; a code that turns out to exist gives its attempt back, so only wrong entries
+// (malformed ones included) stay counted.
 import type { AttemptStore, Counter } from '../oauth/stores.js'
 import { addressUnit } from './address.js'
 import { userCodeAccountKey, userCodeGlobalKey, userCodeIpKey, userCodeSessionKey, userCodeSignedInKey } from './throttle-keys.js'
@@ -27,8 +28,8 @@ export class UserCodeGuard {
 
   /**
    * Reserves one attempt in every budget, the narrowest first: a visitor whose session
-   * or address budget is spent never touches the global counter, so one guesser cannot
-   * hold global attempts it is not allowed to use.
+   * or address budget is spent never touches the shared counters, so one guesser cannot
+   * hold shared attempts it is not allowed to use.
    */
   async reserve (v: Visitor, now: Date): Promise<Reservation> {
     type Check = [UserCodeBudget, string, number]

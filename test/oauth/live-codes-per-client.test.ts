@@ -47,4 +47,5 @@ t.test('the per-client cap defaults to half of MAX_LIVE_CODES and may not exceed
   t.equal(loadConfig({ MAX_LIVE_CODES: '7' }).maxLiveCodesPerClient, 4)
   t.equal(loadConfig({ MAX_LIVE_CODES: '100', MAX_LIVE_CODES_PER_CLIENT: '100' }).maxLiveCodesPerClient, 100, 'one client may be given all the room')
   t.match(configProblems({ MAX_LIVE_CODES_PER_CLIENT: '101' }), 'MAX_LIVE_CODES_PER_CLIENT: must not exceed MAX_LIVE_CODES (100)')
+  t.match(configProblems({ MAX_LIVE_CODES_PER_CLIENT: '0' }), 'MAX_LIVE_CODES_PER_CLIENT: must be a whole number from 1 to 100000000, or empty for half of MAX_LIVE_CODES (got "0")')
 })
