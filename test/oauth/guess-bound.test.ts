@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { formatUp, guessChance, guessTable, largestMaxLiveCodes } from '../../src/oauth/guess-bound.js'
+import { testPort } from '../helpers/app.js'
 import { configProblems } from '../helpers/config.js'
 
 const defaults = loadConfig({})
@@ -55,7 +56,7 @@ t.test('the server prints the arithmetic at start-up, and refuses a configuratio
   t.match(refused.stderr, 'Lower MAX_LIVE_CODES to 106 or less')
   t.notMatch(refused.stderr, 'DATABASE_URL', 'the bound is the one problem')
 
-  const port = String(20000 + Math.floor(Math.random() * 20000))
+  const port = String(testPort())
   const running = spawnWatched([server, '--migrate'], { ...process.env, DATABASE_URL: `file:${dbFile}`, PORT: port, LOG_LEVEL: 'info', LOG_FORMAT: 'json' })
   t.teardown(() => { running.child.kill('SIGKILL') })
   await running.waitFor('codepair is ready')
