@@ -281,7 +281,7 @@ function codepairEnv (url, extra = {}) {
     PURGE_INTERVAL_SECONDS: '0',
     KEY_RELOAD_SECONDS: '0',
     // Room for the live codes the bench creates, within the brute-force bound:
-    // 50 × 10^7 / 20^12 ≈ 1.2 × 10⁻⁷ < 10⁻⁶.
+    // 2 × (20 + 100) × 10^7 / 20^12 ≈ 5.9 × 10⁻⁷ < 10⁻⁶.
     USER_CODE_LENGTH: '12',
     MAX_LIVE_CODES: '10000000',
     // One load generator is one address: keep the per-address limit's hook (its cost is

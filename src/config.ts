@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { parseBrand, type Brand } from './branding/brand-config.js'
 import type { LogFormat } from './logger.js'
 import { parseAllowList, type AllowList } from './metrics/allow-list.js'
-import { userCodeSpace } from './oauth/codes.js'
+import { guessArithmetic, guessChance, largestMaxLiveCodes } from './oauth/guess-bound.js'
 import { parseSigningKeys, type ConfiguredKey } from './oauth/configured-keys.js'
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl, type DatabaseTarget } from './storage/database-url.js'
 import { loadUpstreamProviders, type UpstreamProviderConfig } from './upstream/config.js'
@@ -42,11 +42,14 @@ export interface Config {
   readonly sessionTtlSeconds: number
   readonly userCodeLength: number
   readonly maxLiveCodes: number
+  /** At most this many live codes per client (a share of maxLiveCodes). */
+  readonly maxLiveCodesPerClient: number
   /** Device authorization requests per minute from one address (0 = no limit). */
   readonly deviceAuthorizationRatePerIp: number
   /** Redis for rate-limit counters shared by every instance; undefined = in memory. */
   readonly rateLimitRedisUrl: string | undefined
-  readonly userCodeFailures: { readonly global: number, readonly perIp: number, readonly perSession: number }
+  /** global: all anonymous visitors together; signedIn: all signed-in accounts together (per code lifetime). */
+  readonly userCodeFailures: { readonly global: number, readonly perIp: number, readonly perSession: number, readonly perAccount: number, readonly signedIn: number }
   readonly maxGuessProbability: number
   readonly loginFailures: { readonly perAccount: number, readonly perIp: number, readonly lockoutSeconds: number }
   readonly purgeIntervalSeconds: number
@@ -111,12 +114,13 @@ export class ConfigError extends Error {
   }
 }
 
-const int = (min: number, max: number, dflt: number) =>
+/** `unset` says what leaving the key empty means, when that is not a number in range. */
+const int = (min: number, max: number, dflt: number, unset = '') =>
   z.string().trim().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return dflt
     const n = Number(v)
     if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` })
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}${unset} (got "${v}")` })
       return z.NEVER
     }
     return n
@@ -154,12 +158,15 @@ const schema = z.object({
   REFRESH_TOKEN_IDLE_TTL_SECONDS: int(300, 31536000, 2592000),
   SESSION_TTL_SECONDS: int(60, 86400, 1800),
   USER_CODE_LENGTH: int(8, 16, 8),
-  MAX_LIVE_CODES: int(1, 100000000, 500),
+  MAX_LIVE_CODES: int(1, 100000000, 100),
+  MAX_LIVE_CODES_PER_CLIENT: int(1, 100000000, 0, ', or empty for half of MAX_LIVE_CODES'), // 0 (unset): half of MAX_LIVE_CODES
   DEVICE_AUTHORIZATION_RATE_PER_IP: int(0, 1000000, 20),
   RATE_LIMIT_REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379').optional(),
-  USER_CODE_FAILURES_GLOBAL: int(1, 100000000, 50),
+  USER_CODE_FAILURES_GLOBAL: int(1, 100000000, 20),
   USER_CODE_FAILURES_PER_IP: int(1, 100000, 10),
   USER_CODE_FAILURES_PER_SESSION: int(1, 100000, 5),
+  USER_CODE_FAILURES_PER_ACCOUNT: int(1, 100000, 5),
+  USER_CODE_FAILURES_SIGNED_IN: int(1, 100000000, 100),
   MAX_GUESS_PROBABILITY: z.string().trim().optional().transform((v, ctx) => {
     if (v === undefined || v === '') return 1e-6
     const n = Number(v)
@@ -254,16 +261,21 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     }
   }
 
-  // RFC 8628 §5.1: with N live codes each wrong guess hits one with probability
-  // N / |code space|; the global failure budget bounds the guesses in one code lifetime.
-  const space = userCodeSpace(e.USER_CODE_LENGTH)
-  const chance = e.USER_CODE_FAILURES_GLOBAL * e.MAX_LIVE_CODES / space
-  if (chance > e.MAX_GUESS_PROBABILITY) {
+  // RFC 8628 §5.1: the chance that some live code is guessed within one code lifetime
+  // (src/oauth/guess-bound.ts has the reasoning) must stay within MAX_GUESS_PROBABILITY.
+  const budget = { userCodeLength: e.USER_CODE_LENGTH, maxLiveCodes: e.MAX_LIVE_CODES, anonymous: e.USER_CODE_FAILURES_GLOBAL, signedIn: e.USER_CODE_FAILURES_SIGNED_IN }
+  if (guessChance(budget) > e.MAX_GUESS_PROBABILITY) {
     problems.push(
-      `USER_CODE_FAILURES_GLOBAL × MAX_LIVE_CODES / 20^USER_CODE_LENGTH = ${e.USER_CODE_FAILURES_GLOBAL} × ${e.MAX_LIVE_CODES} / ${space.toExponential(3)} = ${chance.toExponential(2)}, ` +
-      `above MAX_GUESS_PROBABILITY (${e.MAX_GUESS_PROBABILITY}): the chance of guessing a live code in one code lifetime is too high. ` +
-      `Lower USER_CODE_FAILURES_GLOBAL to ${Math.floor(e.MAX_GUESS_PROBABILITY * space / e.MAX_LIVE_CODES)} or less, lower MAX_LIVE_CODES, or raise USER_CODE_LENGTH.`
+      `${guessArithmetic(budget)}, above MAX_GUESS_PROBABILITY (${e.MAX_GUESS_PROBABILITY}): the chance of guessing a live code in one code lifetime is too high. ` +
+      `Lower MAX_LIVE_CODES to ${largestMaxLiveCodes(budget, e.MAX_GUESS_PROBABILITY)} or less, lower USER_CODE_FAILURES_GLOBAL or USER_CODE_FAILURES_SIGNED_IN, ` +
+      'or raise USER_CODE_LENGTH (the README has a table of lengths and live codes).'
     )
+  }
+  // Unset: half the room, so one leaked public client id cannot fill it for the others.
+  const maxLiveCodesPerClient = e.MAX_LIVE_CODES_PER_CLIENT === 0 ? Math.ceil(e.MAX_LIVE_CODES / 2) : e.MAX_LIVE_CODES_PER_CLIENT
+  if (maxLiveCodesPerClient > e.MAX_LIVE_CODES) problems.push(`MAX_LIVE_CODES_PER_CLIENT: must not exceed MAX_LIVE_CODES (${e.MAX_LIVE_CODES})`)
+  if (e.USER_CODE_FAILURES_PER_ACCOUNT > e.USER_CODE_FAILURES_SIGNED_IN) {
+    problems.push('USER_CODE_FAILURES_PER_ACCOUNT: must not exceed USER_CODE_FAILURES_SIGNED_IN (the budget all signed-in accounts share)')
   }
   if (e.USER_CODE_FAILURES_PER_SESSION > e.USER_CODE_FAILURES_PER_IP) {
     problems.push('USER_CODE_FAILURES_PER_SESSION: must not exceed USER_CODE_FAILURES_PER_IP')
@@ -336,12 +348,15 @@ export function loadConfig (env: Record<string, string | undefined> = readEnv())
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     userCodeLength: e.USER_CODE_LENGTH,
     maxLiveCodes: e.MAX_LIVE_CODES,
+    maxLiveCodesPerClient,
     deviceAuthorizationRatePerIp: e.DEVICE_AUTHORIZATION_RATE_PER_IP,
     rateLimitRedisUrl: e.RATE_LIMIT_REDIS_URL,
     userCodeFailures: {
       global: e.USER_CODE_FAILURES_GLOBAL,
       perIp: e.USER_CODE_FAILURES_PER_IP,
-      perSession: e.USER_CODE_FAILURES_PER_SESSION
+      perSession: e.USER_CODE_FAILURES_PER_SESSION,
+      perAccount: e.USER_CODE_FAILURES_PER_ACCOUNT,
+      signedIn: e.USER_CODE_FAILURES_SIGNED_IN
     },
     maxGuessProbability: e.MAX_GUESS_PROBABILITY,
     loginFailures: {

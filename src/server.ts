@@ -8,6 +8,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { nextSteps } from './first-run.js'
+import { guessArithmetic } from './oauth/guess-bound.js'
 import { logStream } from './logger.js'
 import { ensurePortFree, listenError, reportStartupFailure } from './startup.js'
 import { databaseUnavailable, isNotMigrated, notMigratedError } from './storage/errors.js'
@@ -54,6 +55,9 @@ async function main (): Promise<void> {
     await app.close()
     throw listenError(err, config.host, config.port) ?? err
   }
+  // RFC 8628 §5.1: the arithmetic behind the guessing bound, checked by loadConfig, shown to the operator.
+  const bound = { userCodeLength: config.userCodeLength, maxLiveCodes: config.maxLiveCodes, anonymous: config.userCodeFailures.global, signedIn: config.userCodeFailures.signedIn }
+  app.log.info(`user-code guessing bound: ${guessArithmetic(bound)} ≤ MAX_GUESS_PROBABILITY ${config.maxGuessProbability}`)
   app.log.info({ issuer: config.issuer, database: config.database.dialect, mode: config.mode }, 'codepair is ready')
   const steps = await nextSteps(config, app.codepair.storage)
   if (steps !== null) {

@@ -47,13 +47,18 @@ t.test('production mode refuses insecure defaults', async t => {
 })
 
 t.test('refuses brute-force budgets that make guessing a live code likelier than the bound, showing the arithmetic', async t => {
+  // The bound counts the anonymous and the signed-in budgets, and two windows per code lifetime.
   const msg = problems({ MAX_LIVE_CODES: '100000' })
-  t.match(msg, /USER_CODE_FAILURES_GLOBAL × MAX_LIVE_CODES \/ 20\^USER_CODE_LENGTH = 50 × 100000 \/ 2\.560e\+10 = 1\.95e-4/)
-  t.match(msg, /Lower USER_CODE_FAILURES_GLOBAL to 0 or less, lower MAX_LIVE_CODES, or raise USER_CODE_LENGTH/)
+  t.match(msg, /2 × \(USER_CODE_FAILURES_GLOBAL \+ USER_CODE_FAILURES_SIGNED_IN\) × MAX_LIVE_CODES \/ 20\^USER_CODE_LENGTH = 2 × \(20 \+ 100\) × 100000 \/ 2\.560e\+10 = 9\.38e-4, above MAX_GUESS_PROBABILITY \(0\.000001\)/)
+  t.match(msg, /Lower MAX_LIVE_CODES to 106 or less, lower USER_CODE_FAILURES_GLOBAL or USER_CODE_FAILURES_SIGNED_IN, or raise USER_CODE_LENGTH/)
+  t.ok(loadConfig({ MAX_LIVE_CODES: '106' }), 'the suggested value is accepted')
+  t.match(problems({ MAX_LIVE_CODES: '107' }), /Lower MAX_LIVE_CODES to 106/, 'and one more is refused')
+  t.match(problems({ USER_CODE_FAILURES_SIGNED_IN: '200' }), /2 × \(20 \+ 200\) × 100 \/ 2\.560e\+10 = 1\.72e-6/, 'a larger signed-in budget counts against the bound')
+  t.match(problems({ USER_CODE_FAILURES_PER_ACCOUNT: '101' }), /USER_CODE_FAILURES_PER_ACCOUNT: must not exceed USER_CODE_FAILURES_SIGNED_IN/)
   const longer = loadConfig({ MAX_LIVE_CODES: '100000', USER_CODE_LENGTH: '12' })
   t.equal(longer.userCodeLength, 12, 'longer codes make room for more live codes')
   const d = loadConfig({})
-  t.ok(d.userCodeFailures.global * d.maxLiveCodes / 20 ** d.userCodeLength <= 1e-6, 'the defaults keep the chance below one in a million')
+  t.ok(2 * (d.userCodeFailures.global + d.userCodeFailures.signedIn) * d.maxLiveCodes / 20 ** d.userCodeLength <= 1e-6, 'the defaults keep the chance below one in a million')
 })
 
 t.test('.env.example as it is gives the defaults (empty means unset)', async t => {

@@ -5,4 +5,6 @@ export const loginIpKey = (ip: string) => `login:ip:${ip}`
 export const userCodeGlobalKey = 'user-code:global'
 export const userCodeIpKey = (ip: string) => `user-code:ip:${ip}`
 export const userCodeSessionKey = (session: string) => `user-code:session:${session}`
+export const userCodeSignedInKey = 'user-code:signed-in'
+export const userCodeAccountKey = (userId: string) => `user-code:account:${userId}`
 export const secondFactorAccountKey = (userId: string) => `second-factor:account:${userId}`

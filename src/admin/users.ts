@@ -67,21 +67,30 @@ export async function setUserEnabled (db: Db, username: string, enabled: boolean
   const updated = await db.user.update({ where: { id: row.id }, data: { enabled } })
   if (!enabled) {
     const now = new Date()
-    await db.deviceAuthorization.updateMany({ where: { userId: row.id, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
+    await revokeGrants(db, row.id, now)
     await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
     await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
   }
   return view(updated)
 }
 
-/** A password change signs the user out everywhere and revokes refresh tokens (RFC-CHECKLIST "Tokens"). */
+/**
+ * A password change signs the user out everywhere and revokes refresh tokens (RFC-CHECKLIST
+ * "Tokens") and the grants behind them, so the devices' access tokens stop at once too.
+ */
 export async function setUserPassword (db: Db, username: string, password: string): Promise<UserView> {
   const row = await find(db, username)
   const problem = passwordProblem(password, username)
   if (problem !== undefined) throw new AdminError(problem)
   const now = new Date()
   const updated = await db.user.update({ where: { id: row.id }, data: { passwordHash: await hashPassword(password), passwordChangedAt: now } })
+  await revokeGrants(db, row.id, now)
   await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
   await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
   return view(updated)
+}
+
+/** Revokes every redeemed grant of the user: requireScope and introspection refuse their access tokens. */
+async function revokeGrants (db: Db, userId: string, now: Date): Promise<void> {
+  await db.deviceAuthorization.updateMany({ where: { userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
 }

@@ -4,7 +4,7 @@ import type { Emitter } from '../events/types.js'
 import type { Clock } from './clock.js'
 import { randomBytesPooled } from './random.js'
 import { formatUserCode, generateDeviceCode, generateUserCode, sha256, userCodeHmac } from './codes.js'
-import { InvalidScopeError, ServerError, TemporarilyUnavailableError, UnauthorizedClientError } from './errors.js'
+import { InvalidScopeError, ServerError, TemporarilyUnavailableError, TooManyRequestsError, UnauthorizedClientError } from './errors.js'
 import { DEVICE_CODE_GRANT } from './grant-types.js'
 import type { LiveCodeGauge } from './live-codes.js'
 import { resolveAudience } from './resources.js'
@@ -23,6 +23,7 @@ export interface DeviceAuthorizationSettings {
   pollIntervalSeconds: number
   userCodeLength: number
   maxLiveCodes: number
+  maxLiveCodesPerClient: number
   defaultAudience: string
 }
 
@@ -69,6 +70,12 @@ export class DeviceAuthorizationService {
       // The brute-force bound assumes at most MAX_LIVE_CODES live codes (config.ts).
       throw new TemporarilyUnavailableError('too many pending device authorizations; try again shortly', 10)
     }
+    const mine = this.liveCodes.forClient(client.id)
+    if (await mine.current() >= this.settings.maxLiveCodesPerClient) {
+      // Public client ids ship inside devices: one leaked id may fill its own share of
+      // MAX_LIVE_CODES, never the room every other client pairs in.
+      throw new TooManyRequestsError(`too many pending device authorizations for this client (at most ${this.settings.maxLiveCodesPerClient}); try again when some are used or expire`, 10)
+    }
 
     const now = this.clock()
     const deviceCode = generateDeviceCode()
@@ -101,6 +108,7 @@ export class DeviceAuthorizationService {
         throw err
       }
       this.liveCodes.added()
+      mine.added()
       const shown = formatUserCode(userCode)
       return {
         device_code: deviceCode,

@@ -232,7 +232,8 @@ export interface DeviceAuthorizationStore {
   consume (id: string, now: Date, grant: IssuedGrant, outbox?: Outbox): Promise<boolean>
   /** A consumed code was replayed: revoke what it issued (RFC 6749 §4.1.2 by analogy); true if it was live until now. */
   revokeGrant (id: string, now: Date, outbox?: Outbox): Promise<boolean>
-  countLive (now: Date): Promise<number>
+  /** Live codes: all of them, or one client's (the per-client cap). */
+  countLive (now: Date, clientId?: string): Promise<number>
   /**
    * Deletes at most `limit` rows: undecided or unredeemed ones that expired before
    * `expiredBefore`, consumed ones (kept to detect replays) that expired before

@@ -30,7 +30,9 @@ declare module 'fastify' {
     /** The last decision, shown by GET /activate/done after the POST redirects there. */
     decided?: 'approve' | 'deny'
     /** Where sign-in leads when no activation is waiting: only known pages, never a URL (open redirect). */
-    returnTo?: 'devices' | 'security'
+    returnTo?: 'devices' | 'security' | 'activate'
+    /** A code typed while anonymous code entry was paused, filled in again after sign-in. */
+    pendingCode?: string
   }
 }
 

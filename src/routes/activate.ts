@@ -23,6 +23,13 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     return reply.code(status).view('message', { title, message, csrfToken: reply.generateCsrf() })
   }
 
+  /** Anonymous code entry is paused: the person signs in, then comes back with the code filled in. */
+  function renderSignInFirst (session: FastifyRequest['session'], reply: FastifyReply, userCode: string, status = 200) {
+    session.returnTo = 'activate'
+    session.pendingCode = userCode === '' ? undefined : userCode
+    return reply.code(status).view('sign-in-first', { userCode, csrfToken: reply.generateCsrf() })
+  }
+
   /** Why a code can no longer be decided, in words for the person; null when it still can. */
   function closedReason ({ t }: PageText, rec: DeviceAuthorizationRecord): string | null {
     if (rec.status === 'approved' || rec.status === 'consumed') return t('closed.approved')
@@ -39,9 +46,14 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
   // still confirms it, so a link alone never grants anything.
   app.get('/activate', { config: PAGE_ROUTE }, async (request, reply) => {
     const q = (request.query ?? {}) as Record<string, unknown>
-    const raw = typeof q.user_code === 'string' ? q.user_code : ''
+    const { session } = request
+    const raw = typeof q.user_code === 'string' ? q.user_code : session.pendingCode ?? ''
+    if (session.pendingCode !== undefined) session.pendingCode = undefined
     const normalized = normalizeUserCode(raw).slice(0, codeLength)
-    return await renderEntry(reply, normalized === '' ? '' : formatUserCode(normalized))
+    const shown = normalized === '' ? '' : formatUserCode(normalized)
+    // §5.1: while the anonymous budget is spent, say so before anyone types a code.
+    if (session.userId === undefined && await userCodeGuard.anonymousPaused(new Date(clock()))) return await renderSignInFirst(request.session, reply, shown)
+    return await renderEntry(reply, shown)
   })
 
   app.post('/activate', {
@@ -55,14 +67,22 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     // Derived from the session id, not random: parallel first posts of one session
     // must share one per-session budget (it is kept across the sign-in regeneration).
     session.visitor ??= createHash('sha256').update(session.sessionId).digest('base64url').slice(0, 22)
-    const visitor = { ip: request.ip, session: session.visitor }
+    const visitor = { ip: request.ip, session: session.visitor, userId: session.userId }
     const now = new Date(clock())
     const text = request.i18n
 
     const reservation = await userCodeGuard.reserve(visitor, now)
     if (!reservation.ok) {
       app.codepair.metrics?.guessRefused()
-      return await renderEntry(reply, entered, text.t('activate.tooManyTries', { time: text.time(reservation.until) }), 429)
+      if (reservation.budget === 'anonymous') {
+        // The anonymous budget is spent, perhaps by someone guessing from many addresses:
+        // signed-in people keep going on their own account's budget.
+        const normalized = normalizeUserCode(entered).slice(0, codeLength)
+        return await renderSignInFirst(session, reply, normalized === '' ? '' : formatUserCode(normalized), 429)
+      }
+      const time = text.time(reservation.until)
+      const message = reservation.budget === 'account' ? text.t('activate.tooManyTriesAccount', { time }) : text.t('activate.tooManyTries', { time })
+      return await renderEntry(reply, entered, message, 429)
     }
 
     const code = normalizeUserCode(entered)

@@ -21,7 +21,7 @@ export function afterSignIn (session: FastifyRequest['session']): string {
 }
 
 /** Session fields that survive the new session id of each sign-in step. */
-export const KEEP_ACROSS_SIGN_IN = ['activation', 'visitor', 'returnTo', 'decided', 'binding', 'stepUp', 'afterEnrol'] as const
+export const KEEP_ACROSS_SIGN_IN = ['activation', 'visitor', 'returnTo', 'decided', 'binding', 'stepUp', 'afterEnrol', 'pendingCode'] as const
 
 /**
  * The last step of every sign-in: the user.signed_in hooks (which may veto: the reason
@@ -49,6 +49,7 @@ export async function completeSignIn (
 function intro (request: FastifyRequest): string | undefined {
   const { session, i18n: { t } } = request
   if (session.activation !== undefined) return t('login.introActivation')
+  if (session.returnTo === 'activate') return t('login.introSignInFirst')
   if (session.returnTo === 'security') return t('login.introSecurity')
   return session.returnTo === 'devices' ? t('login.introDevices') : undefined
 }

@@ -6,12 +6,14 @@ export class PrismaAccountSecurityStore {
   constructor (private readonly db: Db) {}
 
   /**
-   * New password hash; the person's refresh tokens are revoked and their other browser
-   * sessions end (RFC-CHECKLIST "Tokens": revoked on password change), in one transaction.
+   * New password hash; the person's refresh tokens and redeemed grants are revoked (so their
+   * devices' access tokens stop at the next request too) and their other browser sessions
+   * end (RFC-CHECKLIST "Tokens": revoked on password change), in one transaction.
    */
   async changePassword (userId: string, passwordHash: string, now: Date, keepSessionId?: string): Promise<void> {
     await this.db.$transaction([
       this.db.user.update({ where: { id: userId }, data: { passwordHash, passwordChangedAt: now } }),
+      this.db.deviceAuthorization.updateMany({ where: { userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } }),
       this.db.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } }),
       this.endSessionsQuery(userId, keepSessionId)
     ])

@@ -111,9 +111,11 @@ export class PrismaDeviceAuthorizationStore implements DeviceAuthorizationStore 
     })
   }
 
-  async countLive (now: Date): Promise<number> {
+  async countLive (now: Date, clientId?: string): Promise<number> {
+    // One client's count walks the live rows in (status, expiresAt), at most MAX_LIVE_CODES;
+    // no index on clientId, which would cost every new code one more write.
     return await this.db.deviceAuthorization.count({
-      where: { status: { in: ['pending', 'approved'] }, expiresAt: { gt: now } }
+      where: { status: { in: ['pending', 'approved'] }, expiresAt: { gt: now }, ...(clientId === undefined ? {} : { clientId }) }
     })
   }
 

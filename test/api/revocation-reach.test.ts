@@ -4,37 +4,16 @@
 import { SignJWT } from 'jose'
 import t, { type Test } from 'tap'
 import { setClientEnabled } from '../../src/admin/clients.js'
-import { setUserEnabled } from '../../src/admin/users.js'
+import { setUserEnabled, setUserPassword } from '../../src/admin/users.js'
 import { addClient, addUser, listenTestApp, PASSWORD } from '../helpers/app.js'
-import { eachDatabase, freshPostgresUrl, freshSqliteUrl, requirePostgres } from '../helpers/db.js'
+import { eachDatabase, freshSqliteUrl, requirePostgres } from '../helpers/db.js'
+import { HttpBrowser } from '../helpers/http-browser.js'
 import { basic, form, FORM } from '../helpers/oauth.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { postgresBehindProxy } from '../helpers/tcp-proxy.js'
 import { DEVICE_CODE_GRANT } from '../../src/oauth/grant-types.js'
 import { sha256 } from '../../src/oauth/codes.js'
 
 type Ctx = Awaited<ReturnType<typeof listenTestApp>>
-
-/** A browser over fetch: keeps cookies, reads the CSRF token of the last form. */
-class HttpBrowser {
-  readonly #cookies = new Map<string, string>()
-  #csrf = ''
-  constructor (private readonly base: string) {}
-
-  async request (method: 'GET' | 'POST', path: string, fields?: Record<string, string>): Promise<{ status: number, location: string | null, body: string }> {
-    const headers: Record<string, string> = { cookie: [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
-    if (fields !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
-    const res = await fetch(this.base + path, { method, headers, redirect: 'manual', body: fields === undefined ? undefined : form({ ...fields, _csrf: this.#csrf }) })
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';')
-      const eq = (pair ?? '').indexOf('=')
-      if (eq > 0) this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1))
-    }
-    const body = await res.text()
-    const m = /name="_csrf" value="([^"]*)"/.exec(body)
-    if (m?.[1] !== undefined && m[1] !== '') this.#csrf = m[1]
-    return { status: res.status, location: res.headers.get('location'), body }
-  }
-}
 
 /** Response bodies are JSON objects of the endpoint's documented shape. */
 const json = async (res: Response): Promise<any> => await res.json()
@@ -69,6 +48,13 @@ async function setup (t: Test, databaseUrl: string) {
 
 type Setup = Awaited<ReturnType<typeof setup>>
 
+/** A new person with a new TV client, and the TV paired once. */
+async function person (s: Setup, username: string) {
+  const client = await addClient(s.app, { name: `TV of ${username}` })
+  const user = await addUser(s.app, username)
+  return { client, user, tokens: await pair(s, client.id, user.id) }
+}
+
 async function expectWorks (t: Test, s: Setup, token: string, what: string) {
   const me = await s.call('/api/me', token)
   t.equal(me.status, 200, `${what}: /api/me admits it`)
@@ -86,6 +72,15 @@ async function expectRefused (t: Test, s: Setup, token: string, what: string) {
   const info = await s.call('/oauth/userinfo', token)
   t.equal(info.status, 401, `${what}: a route needing a scope the token lacks says 401, not 403`)
   t.match(info.headers.get('www-authenticate'), /error="invalid_token"/)
+}
+
+/** The person signed in on the pages, over HTTP. */
+async function signedIn (s: Setup, username: string): Promise<HttpBrowser> {
+  const b = new HttpBrowser(s.issuer)
+  await b.get('/login')
+  const signed = await b.post('/login', { username, password: PASSWORD })
+  if (signed.status !== 303) throw new Error(`sign-in: ${signed.status}`)
+  return b
 }
 
 interface Case {
@@ -124,18 +119,29 @@ const CASES: Case[] = [
   {
     name: 'device disconnected on the devices page',
     revoke: async (s, v) => {
-      const b = new HttpBrowser(s.issuer)
-      await b.request('GET', '/login')
-      const signed = await b.request('POST', '/login', { username: v.username, password: PASSWORD })
-      if (signed.status !== 303) throw new Error(`sign-in: ${signed.status}`)
-      await b.request('GET', `/account/devices/disconnect?grant=${v.tokens.grantId}`)
-      const res = await b.request('POST', '/account/devices/disconnect', { grant: v.tokens.grantId })
+      const b = await signedIn(s, v.username)
+      await b.get(`/account/devices/disconnect?grant=${v.tokens.grantId}`)
+      const res = await b.post('/account/devices/disconnect', { grant: v.tokens.grantId })
       if (res.location !== '/account/devices?notice=disconnected') throw new Error(`disconnect: ${res.status} ${res.location}`)
     }
   },
   {
     name: 'user disabled (codepair user disable)',
     revoke: async (s, v) => { await setUserEnabled(s.app.codepair.storage.db, v.username, false) }
+  },
+  {
+    name: 'password changed (codepair user set-password)',
+    revoke: async (s, v) => { await setUserPassword(s.app.codepair.storage.db, v.username, 'an entirely new password for this test') }
+  },
+  {
+    name: 'password changed by the person on /account/security',
+    revoke: async (s, v) => {
+      const b = await signedIn(s, v.username)
+      await b.get('/account/security/password')
+      const next = 'a brand new password for this test'
+      const res = await b.post('/account/security/password', { current: PASSWORD, password: next, confirm: next })
+      if (res.location !== '/account/security?notice=password') throw new Error(`password change: ${res.status} ${res.location}`)
+    }
   },
   {
     name: 'user deleted',
@@ -165,9 +171,7 @@ t.test('every revocation path reaches introspection and requireScope at once', a
     for (const c of CASES) {
       n++
       const username = `victim${n}`
-      const client = await addClient(s.app, { name: `TV ${n}` })
-      const user = await addUser(s.app, username)
-      const tokens = await pair(s, client.id, user.id)
+      const { client, user, tokens } = await person(s, username)
       await expectWorks(t, s, tokens.access_token, c.name)
       await c.revoke(s, { clientId: client.id, userId: user.id, username, tokens })
       await expectRefused(t, s, tokens.access_token, c.name)
@@ -179,9 +183,7 @@ t.test('every revocation path reaches introspection and requireScope at once', a
 t.test('a grant-level revocation ends only that device', async t => {
   await eachDatabase(t, 'one device of two', async (t, databaseUrl) => {
     const s = await setup(t, databaseUrl)
-    const client = await addClient(s.app, { name: 'TV' })
-    const user = await addUser(s.app, 'carol')
-    const first = await pair(s, client.id, user.id)
+    const { client, user, tokens: first } = await person(s, 'carol')
     const second = await pair(s, client.id, user.id)
     await post(s, '/oauth/revoke', { token: first.refresh_token, client_id: client.id })
     await expectRefused(t, s, first.access_token, 'the revoked device')
@@ -210,13 +212,8 @@ t.test('a token issued before grant_id existed is still refused for its jti, use
 
 t.test('requireScope fails closed when the database is unreachable (503, not 200)', async t => {
   if (!await requirePostgres(t)) return
-  const direct = new URL(await freshPostgresUrl(t))
-  const proxy = new TcpProxy(Number(direct.port || 5432))
-  await proxy.start()
-  t.teardown(async () => { await proxy.stop() })
-  const viaProxy = new URL(direct)
-  viaProxy.port = String(proxy.port)
-  const s = await setup(t, viaProxy.toString())
+  const { url, proxy } = await postgresBehindProxy(t)
+  const s = await setup(t, url)
   await expectWorks(t, s, s.bystander.access_token, 'before the outage')
   await proxy.stop()
   const down = await s.call('/api/me', s.bystander.access_token)
@@ -235,9 +232,7 @@ t.test('requireScope fails closed when the database is unreachable (503, not 200
 t.test('enabling a disabled user again does not bring its access tokens back', async t => {
   await eachDatabase(t, 'disable then enable', async (t, databaseUrl) => {
     const s = await setup(t, databaseUrl)
-    const client = await addClient(s.app, { name: 'TV' })
-    const user = await addUser(s.app, 'erin')
-    const tokens = await pair(s, client.id, user.id)
+    const { client, user, tokens } = await person(s, 'erin')
     await setUserEnabled(s.app.codepair.storage.db, 'erin', false)
     await expectRefused(t, s, tokens.access_token, 'disabled')
     await setUserEnabled(s.app.codepair.storage.db, 'erin', true)

@@ -1,5 +1,6 @@
 // `codepair client …` against SQLite and PostgreSQL: output, storage, exit codes.
 import t from 'tap'
+import { generateClientId } from '../../src/admin/clients.js'
 import { sha256 } from '../../src/oauth/codes.js'
 import { createPrismaClient } from '../../src/storage/prisma.js'
 import { parseDatabaseUrl } from '../../src/storage/database-url.js'
@@ -67,3 +68,10 @@ void eachDatabase(t, 'clients', async (t, url) => {
   t.same(JSON.parse(jsonErr.stderr), { error: 'no client with id "nope"' })
 })
 
+t.test('generated client ids never begin with "-" (a CLI argument would read as an option)', async t => {
+  // One base64url id in 64 begins with "-": 10,000 draws would show about 156 of them.
+  const ids = Array.from({ length: 10_000 }, generateClientId)
+  t.equal(ids.filter(id => id.startsWith('-')).length, 0)
+  t.ok(ids.every(id => /^[A-Za-z0-9_-]{22}$/.test(id)), '128 bits, base64url')
+  t.equal(new Set(ids).size, ids.length)
+})

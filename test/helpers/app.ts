@@ -43,15 +43,22 @@ export async function addUser (app: FastifyInstance, username = 'alice', passwor
   return await createUser(app.codepair.storage.db, { username, password, name: 'Alice Example', email: `${username}@example.com` })
 }
 
+/**
+ * A port for a test server. Below Linux's ephemeral range (32768–60999): there, busy test
+ * runs' own outgoing connections (PostgreSQL, Redis) hold local ports and listen() fails
+ * with EADDRINUSE.
+ */
+export function testPort (): number {
+  return 20000 + Math.floor(Math.random() * 12000)
+}
+
 /** A codepair listening on 127.0.0.1 (for clients that speak real HTTP), on a frozen or real clock. */
 /**
  * A listening app. `host: 'localhost'` puts localhost in ISSUER (it still listens on
  * 127.0.0.1): WebAuthn refuses IP addresses as relying party ids.
  */
 export async function listenTestApp (t: Test, opts: { env?: Record<string, string>, clock?: TestClock, databaseUrl?: string, hooks?: Hooks | Hooks[], host?: '127.0.0.1' | 'localhost' } = {}): Promise<TestApp & { issuer: string }> {
-  // Below Linux's ephemeral range (32768–60999): there, busy test runs' own outgoing
-  // connections (PostgreSQL, Redis) hold local ports and listen() fails with EADDRINUSE.
-  const port = 20000 + Math.floor(Math.random() * 12000)
+  const port = testPort()
   const issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`
   const ctx = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), ...opts.env }, clock: opts.clock, databaseUrl: opts.databaseUrl, hooks: opts.hooks })
   await ctx.app.listen({ host: '127.0.0.1', port })

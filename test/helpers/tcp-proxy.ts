@@ -1,6 +1,8 @@
 // A TCP proxy in front of PostgreSQL that a test can cut and restore: a real
 // database outage as the app sees it (refused and reset connections).
 import net from 'node:net'
+import type { Test } from 'tap'
+import { freshPostgresUrl } from './db.js'
 
 export class TcpProxy {
   #server: net.Server | undefined
@@ -36,4 +38,15 @@ export class TcpProxy {
     this.#server = undefined
     if (server !== undefined) await new Promise<void>(resolve => server.close(() => resolve()))
   }
+}
+
+/** A fresh PostgreSQL database reached through a TcpProxy the test can cut; stopped in teardown. */
+export async function postgresBehindProxy (t: Test): Promise<{ url: string, proxy: TcpProxy }> {
+  const direct = new URL(await freshPostgresUrl(t))
+  const proxy = new TcpProxy(Number(direct.port || 5432))
+  await proxy.start()
+  t.teardown(async () => { await proxy.stop() })
+  const viaProxy = new URL(direct)
+  viaProxy.port = String(proxy.port)
+  return { url: viaProxy.toString(), proxy }
 }

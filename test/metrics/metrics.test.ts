@@ -30,7 +30,7 @@ void eachDatabase(t, 'a device flow moves the funnel and the security counters',
   const before = await scrape(app)
   t.equal(flowStep(before, 'issued'), 0)
   t.equal(metric(before, 'codepair_live_device_codes'), 0)
-  t.equal(metric(before, 'codepair_live_device_codes_limit'), 500)
+  t.equal(metric(before, 'codepair_live_device_codes_limit'), 100, 'MAX_LIVE_CODES (default 100)')
 
   // 1. Issued, polled too early (pending, then slow_down), approved on the pages, redeemed.
   const a = await startDeviceFlow(app, client.id, { scope: 'openid offline_access' })

@@ -2,20 +2,15 @@
 // readiness fails, nothing is issued, and the service recovers by itself.
 import t from 'tap'
 import { addClient, addUser, buildTestApp } from '../helpers/app.js'
-import { freshPostgresUrl, requirePostgres } from '../helpers/db.js'
+import { requirePostgres } from '../helpers/db.js'
 import { poll, postForm, startDeviceFlow } from '../helpers/oauth.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { postgresBehindProxy } from '../helpers/tcp-proxy.js'
 
 t.test('PostgreSQL goes away and comes back', async t => {
   if (!await requirePostgres(t)) return
-  const direct = new URL(await freshPostgresUrl(t))
-  const proxy = new TcpProxy(Number(direct.port || 5432))
-  await proxy.start()
-  t.teardown(async () => { await proxy.stop() })
-  const viaProxy = new URL(direct)
-  viaProxy.port = String(proxy.port)
+  const { url, proxy } = await postgresBehindProxy(t)
 
-  const { app, clock } = await buildTestApp(t, { databaseUrl: viaProxy.toString() })
+  const { app, clock } = await buildTestApp(t, { databaseUrl: url })
   const client = await addClient(app)
   const user = await addUser(app)
   const flow = await startDeviceFlow(app, client.id)

@@ -140,7 +140,8 @@ t.test('malformed requests get RFC 6749 §5.2 JSON, never a 500', async t => {
 })
 
 t.test('beyond MAX_LIVE_CODES live codes, new requests wait (503 + Retry-After)', async t => {
-  const { app, clock } = await buildTestApp(t, { env: { MAX_LIVE_CODES: '3' } })
+  // One client may take the whole room here (its own cap is tested in live-codes-per-client.test.ts).
+  const { app, clock } = await buildTestApp(t, { env: { MAX_LIVE_CODES: '3', MAX_LIVE_CODES_PER_CLIENT: '3' } })
   const client = await addClient(app)
   for (let i = 0; i < 3; i++) t.equal((await postForm(app, URL, { client_id: client.id })).statusCode, 200)
   const res = await postForm(app, URL, { client_id: client.id })

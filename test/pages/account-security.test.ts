@@ -58,7 +58,7 @@ eachDatabase(t, 'rename, remove with a fresh proof, and new recovery codes', asy
   t.equal((await out.post('/login', { username: 'alice', password: PASSWORD })).headers.location, '/activate', 'password alone again')
 })
 
-eachDatabase(t, 'password change: current password required; other sessions and refresh tokens end', async (t, databaseUrl) => {
+eachDatabase(t, 'password change: current password required; other sessions, refresh tokens and grants end', async (t, databaseUrl) => {
   const { app, clock, browser, client, user } = await setup(t, databaseUrl)
   const other = new Browser(app, '198.51.100.6')
   await other.signIn('alice', PASSWORD)
@@ -72,6 +72,8 @@ eachDatabase(t, 'password change: current password required; other sessions and 
   t.equal(differ.statusCode, 400)
   const weak = await browser.post('/account/security/password', { current: PASSWORD, password: 'short', confirm: 'short' })
   t.match(weak.body, 'at least 8 characters')
+  const me = async () => (await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${String(tokens.access_token)}` } })).statusCode
+  t.equal(await me(), 200, 'the device works before the change')
   t.equal((await refresh(app, client.id, tokens.refresh_token)).statusCode, 200, 'nothing changed yet')
 
   const changed = await browser.post('/account/security/password', { current: PASSWORD, password: 'a brand new password', confirm: 'a brand new password' })
@@ -80,6 +82,7 @@ eachDatabase(t, 'password change: current password required; other sessions and 
   t.equal((await other.get('/account/security')).headers.location, '/login', 'the other session has ended')
   const refused = await refresh(app, client.id, tokens.refresh_token)
   t.equal(refused.json().error, 'invalid_grant', 'refresh tokens are revoked')
+  t.equal(await me(), 401, 'the grant is revoked: its access tokens stop at once')
   const fresh = new Browser(app, '198.51.100.7')
   t.equal((await fresh.signIn('alice', PASSWORD)).statusCode, 401, 'the old password no longer works')
   t.equal((await fresh.signIn('alice', 'a brand new password')).statusCode, 303)

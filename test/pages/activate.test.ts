@@ -207,7 +207,7 @@ t.test('code-entry budgets: per session, per IP and global', async t => {
     await elsewhere.get('/activate')
     t.equal((await elsewhere.post('/activate', { user_code: flow.user_code })).statusCode, 303)
   })
-  t.test('global, across addresses; the window ends with the code lifetime', async t => {
+  t.test('global (anonymous), across addresses: people are asked to sign in first; the window ends with the code lifetime', async t => {
     const { app, flow, clock } = await setup(t, { USER_CODE_FAILURES_GLOBAL: '6', USER_CODE_FAILURES_PER_IP: '5', USER_CODE_FAILURES_PER_SESSION: '5' })
     for (let i = 0; i < 6; i++) {
       const b = new Browser(app, `192.0.2.${i + 1}`)
@@ -215,8 +215,11 @@ t.test('code-entry budgets: per session, per IP and global', async t => {
       await b.post('/activate', { user_code: 'CCCC-CCCC' })
     }
     const b = new Browser(app, '192.0.2.100')
-    await b.get('/activate')
-    t.equal((await b.post('/activate', { user_code: flow.user_code })).statusCode, 429)
+    t.match((await b.get('/activate')).body, 'Sign in first, then enter your code', 'the page says so before anyone types')
+    await b.get('/login') // that page has no form: take the sign-in form's CSRF token to post a code anyway
+    const paused = await b.post('/activate', { user_code: flow.user_code })
+    t.equal(paused.statusCode, 429)
+    t.match(paused.body, 'Sign in first, then enter your code', 'not a dead end: signed-in people have their own budgets')
     clock.advance(601)
     const flow2 = await startDeviceFlow(app, (await app.codepair.storage.db.client.findFirstOrThrow()).id)
     t.equal((await b.post('/activate', { user_code: flow2.user_code })).statusCode, 303, 'the budget refills after the window')

@@ -56,7 +56,7 @@ export function register (program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .action(run(async ({ args: [username = ''], opts, json }) => {
       const password = await readPassword(opts.passwordStdin === true, p => passwordProblem(p, username), 'codepair user set-password')
-      printRecord(json, 'Password changed (sessions and refresh tokens revoked)', await withDb(db => setUserPassword(db, username, password)))
+      printRecord(json, 'Password changed (sessions, refresh tokens and device access revoked)', await withDb(db => setUserPassword(db, username, password)))
       return EXIT.ok
     }))
 
