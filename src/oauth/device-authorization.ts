@@ -66,17 +66,30 @@ export class DeviceAuthorizationService {
     const scope = resolveScope(client, req.scope)
     const { resource } = await resolveAudience(req.resource, parseScope(scope), this.settings.defaultAudience, this.resourceServers)
 
-    if (await this.liveCodes.current() >= this.settings.maxLiveCodes) {
-      // The brute-force bound assumes at most MAX_LIVE_CODES live codes (config.ts).
-      throw new TemporarilyUnavailableError('too many pending device authorizations; try again shortly', 10)
-    }
-    const mine = this.liveCodes.forClient(client.id)
-    if (await mine.current() >= this.settings.maxLiveCodesPerClient) {
+    // The client's share first, then the room of all clients: a client whose share is
+    // spent never holds places of the shared room, even for a moment.
+    const mine = await this.liveCodes.forClient(client.id).reserve(this.settings.maxLiveCodesPerClient)
+    if (mine === null) {
       // Public client ids ship inside devices: one leaked id may fill its own share of
       // MAX_LIVE_CODES, never the room every other client pairs in.
       throw new TooManyRequestsError(`too many pending device authorizations for this client (at most ${this.settings.maxLiveCodesPerClient}); try again when some are used or expire`, 10)
     }
+    const all = await this.liveCodes.reserve(this.settings.maxLiveCodes)
+    if (all === null) {
+      mine.cancel()
+      // The brute-force bound assumes at most MAX_LIVE_CODES live codes (config.ts).
+      throw new TemporarilyUnavailableError('too many pending device authorizations; try again shortly', 10)
+    }
+    try {
+      return await this.issue(req, client, scope, resource, () => { all.commit(); mine.commit() })
+    } finally {
+      // No-ops once committed: a failed insert frees its places.
+      all.cancel()
+      mine.cancel()
+    }
+  }
 
+  private async issue (req: DeviceAuthorizationRequest, client: DeviceAuthorizationRequest['client'], scope: string, resource: string | null, stored: () => void): Promise<DeviceAuthorizationResponse> {
     const now = this.clock()
     const deviceCode = generateDeviceCode()
     // Time-ordered (UUIDv7, 74 random bits): new rows append to the primary-key index
@@ -107,8 +120,7 @@ export class DeviceAuthorizationService {
         if (err instanceof DuplicateUserCodeError) continue
         throw err
       }
-      this.liveCodes.added()
-      mine.added()
+      stored()
       const shown = formatUserCode(userCode)
       return {
         device_code: deviceCode,

@@ -143,9 +143,11 @@ t.test('beyond MAX_LIVE_CODES live codes, new requests wait (503 + Retry-After)'
   // One client may take the whole room here (its own cap is tested in live-codes-per-client.test.ts).
   const { app, clock } = await buildTestApp(t, { env: { MAX_LIVE_CODES: '3', MAX_LIVE_CODES_PER_CLIENT: '3' } })
   const client = await addClient(app)
+  const another = await addClient(app, { name: 'Radio' })
   for (let i = 0; i < 3; i++) t.equal((await postForm(app, URL, { client_id: client.id })).statusCode, 200)
-  const res = await postForm(app, URL, { client_id: client.id })
-  t.equal(res.statusCode, 503)
+  t.equal((await postForm(app, URL, { client_id: client.id })).statusCode, 429, 'the full client hears its own share is spent')
+  const res = await postForm(app, URL, { client_id: another.id })
+  t.equal(res.statusCode, 503, 'another client finds the room of all clients full')
   t.equal(res.json().error, 'temporarily_unavailable')
   t.ok(Number(res.headers['retry-after']) > 0)
   clock.advance(601) // the three expire
