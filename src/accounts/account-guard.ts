@@ -1,5 +1,5 @@
 import type { AttemptStore, UserRecord, UserStore } from '../oauth/stores.js'
-import { loginAccountKey } from './throttle-keys.js'
+import { loginFailuresKey } from './throttle-keys.js'
 
 /** Whether an account may (still) receive tokens: enabled and not locked out by sign-in throttling. */
 export class AccountGuard {
@@ -16,8 +16,13 @@ export class AccountGuard {
     return user
   }
 
+  /**
+   * Locked by settled failures, not by the sign-in budget's count: that one also holds
+   * attempts still being verified, and a sign-in in flight must not cost the account's
+   * devices their tokens for its duration.
+   */
   async isLocked (username: string, now: Date): Promise<boolean> {
-    const c = await this.attempts.peek(loginAccountKey(username), now)
+    const c = await this.attempts.peek(loginFailuresKey(username), now)
     return c !== null && c.count >= this.maxFailuresPerAccount
   }
 }

@@ -2,7 +2,7 @@
 // lockout, counted in the database so it holds across instances).
 import type { AttemptStore, UserRecord, UserStore } from '../oauth/stores.js'
 import { dummyHash, hashPassword, hasPassword, needsRehash, verifyPassword } from './password.js'
-import { loginAccountKey, loginIpKey } from './throttle-keys.js'
+import { loginAccountKey, loginFailuresKey, loginIpKey } from './throttle-keys.js'
 
 export interface SignInLimits { perAccount: number, perIp: number, lockoutSeconds: number }
 
@@ -40,8 +40,13 @@ export class SignInService {
     // as for a wrong password: one argon2 verification.
     const usable = user !== null && hasPassword(user.passwordHash)
     const valid = await verifyPassword(usable ? user.passwordHash : await dummyHash(), password)
-    if (user === null || !usable || !valid || !user.enabled) return { ok: false, reason: 'invalid' }
+    if (user === null || !usable || !valid || !user.enabled) {
+      // The reservations stay as the budget's count; the settled count locks tokens (AccountGuard).
+      await this.attempts.hit(loginFailuresKey(username), this.limits.lockoutSeconds, now)
+      return { ok: false, reason: 'invalid' }
+    }
     await this.attempts.clear(accountKey)
+    await this.attempts.clear(loginFailuresKey(username))
     await this.attempts.release(ipKey, byIp.windowEnds)
     if (needsRehash(user.passwordHash)) await this.users.updatePasswordHash(user.id, await hashPassword(password))
     return { ok: true, user }

@@ -1,6 +1,7 @@
 // RFC 8628 §3.4–3.5: polling the token endpoint, with a frozen clock.
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
 import t, { type Test } from 'tap'
+import { loginAccountKey } from '../../src/accounts/throttle-keys.js'
 import { addClient, addUser, buildTestApp, PASSWORD } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { poll, postForm, startDeviceFlow } from '../helpers/oauth.js'
@@ -169,4 +170,16 @@ t.test('an account locked by failed sign-ins after approving gets no tokens', as
   for (let i = 0; i < 5; i++) await attacker.signIn('alice', 'wrong password')
   clock.advance(5)
   t.equal((await poll(app, client.id, flow.device_code)).json().error, 'access_denied')
+})
+
+t.test('a sign-in still being verified does not count as a lockout: the approved device gets its tokens', async t => {
+  const { app, client, flow, browser, clock } = await setup(t)
+  await browser.decide(flow.user_code, 'alice', PASSWORD, 'approve')
+  const attacker = new Browser(app, '198.51.100.9')
+  for (let i = 0; i < 4; i++) await attacker.signIn('alice', 'wrong password')
+  // A fifth attempt has taken the last place in the sign-in budget and argon2 is running.
+  const inFlight = await app.codepair.storage.attempts.reserve(loginAccountKey('alice'), 5, 900, new Date(clock.ms))
+  t.ok(inFlight !== null && inFlight.count === 5, 'the budget is full while it runs')
+  clock.advance(5)
+  t.equal((await poll(app, client.id, flow.device_code)).statusCode, 200, 'four settled failures do not lock the account')
 })
