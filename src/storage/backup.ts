@@ -14,8 +14,18 @@
 // database at a migration level this version knows, copies the database it replaces
 // aside (with the backup API too, so committed pages still in the WAL are kept), then
 // renames FILE's copy into place and removes the old -wal and -shm.
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+//
+// Permissions: a database holds password hashes, e-mail addresses and sessions. Every
+// copy made here (the backup, the copy being restored, the replaced database kept aside)
+// is created mode 0600 by us (O_EXCL, so never through someone else's file or link)
+// before SQLite writes a page into it; SQLite gives its -journal the same mode. Before
+// the rename, a backup gets 0600 or the database's own mode where that allows less; a
+// restored database (and the kept one) gets the replaced database's mode, owner and
+// group. Only root can give a file away, so anyone else restoring over a database that
+// is not theirs is refused before anything is copied: the server, running as the owner,
+// could otherwise no longer open its own database.
+import { closeSync, existsSync, fchmodSync, fchownSync, fstatSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { EXIT, OperatorError } from '../exit-codes.js'
 import type { DatabaseTarget } from './database-url.js'
@@ -45,6 +55,76 @@ const stamp = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace(/
 
 function temporaryBeside (file: string): string {
   return join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`)
+}
+
+const statOrNull = (file: string): Stats | null => {
+  try { return statSync(file) } catch { return null }
+}
+
+/** `path` with its folder's symbolic links resolved (the folder may not exist: then as given). */
+function canonical (path: string): string {
+  try { return join(realpathSync(dirname(path)), basename(path)) } catch { return resolve(path) }
+}
+
+/**
+ * What `file` is of the database `database`, if anything: the database itself or one of
+ * the files SQLite keeps beside it. By name (links in the folder resolved) and, where
+ * both exist, by inode (a link to one of them).
+ */
+function partOfDatabase (database: string, file: string): string | null {
+  const fileStat = statOrNull(file)
+  for (const suffix of ['', '-wal', '-shm', '-journal']) {
+    const part = database + suffix
+    const partStat = statOrNull(part)
+    const same = canonical(part) === canonical(file) ||
+      (fileStat !== null && partStat !== null && fileStat.dev === partStat.dev && fileStat.ino === partStat.ino)
+    if (same) return suffix === '' ? 'the database itself' : `the database's ${suffix} file (part of the live database ${database})`
+  }
+  return null
+}
+
+/** Creates `file` empty, mode 0600, failing if anything is there; returns its descriptor. */
+function createPrivate (file: string): number {
+  const fd = openSync(file, 'wx', 0o600)
+  try {
+    fchmodSync(fd, 0o600) // whatever the umask took away, the owner must be able to write it
+  } catch (err) {
+    closeSync(fd)
+    throw err
+  }
+  return fd
+}
+
+const isRoot = () => process.getuid?.() === 0
+
+function userName (uid: number): string | null {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find(l => l.split(':')[2] === String(uid))
+    return line?.split(':')[0] ?? null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Refuses (before anything is copied) a restore that would leave the database owned by
+ * someone else than the database it replaces: only root can give a file away.
+ */
+function ensureSameOwnerPossible (database: string, current: Stats, file: string): void {
+  if (isRoot() || process.getuid === undefined || process.getgid === undefined) return
+  const uid = process.getuid()
+  const groups = [process.getgid(), ...(process.getgroups?.() ?? [])]
+  if (current.uid === uid && groups.includes(current.gid)) return
+  const name = userName(current.uid)
+  const who = `${name === null ? '' : `${name} `}(uid ${current.uid}, gid ${current.gid})`
+  throw new OperatorError(`${database} is owned by ${who} and this restore runs as uid ${uid}, which cannot give the restored database that owner: run it as the owner or as root, e.g. sudo -u ${name ?? `'#${current.uid}'`} codepair restore ${file}`, EXIT.usage)
+}
+
+/** Gives the file open as `fd` the owner, group (root only, or a group of ours) and permission bits of `like`. */
+function matchOwnerAndMode (fd: number, like: Stats): void {
+  const now = fstatSync(fd)
+  if (now.uid !== like.uid || now.gid !== like.gid) fchownSync(fd, isRoot() ? like.uid : now.uid, like.gid)
+  fchmodSync(fd, like.mode & 0o777)
 }
 
 function removeQuietly (file: string): void {
@@ -107,13 +187,16 @@ function sqliteOnly (target: DatabaseTarget, command: 'backup' | 'restore'): ass
 export async function backupDatabase (target: DatabaseTarget, file: string, options: { force?: boolean } = {}): Promise<BackupResult> {
   sqliteOnly(target, 'backup')
   const started = process.hrtime.bigint()
-  if (file === target.file) throw new OperatorError(`${file} is the database itself: give another file name`, EXIT.usage)
+  const part = partOfDatabase(target.file, file)
+  if (part !== null) throw new OperatorError(`${file} is ${part}: give another file name`, EXIT.usage)
   if (existsSync(file) && options.force !== true) throw new OperatorError(`${file} already exists: choose another name, or pass --force to replace it`, EXIT.usage)
   if (!existsSync(dirname(file))) throw new OperatorError(`cannot write ${file}: the folder ${dirname(file)} does not exist`, EXIT.usage)
   if (!existsSync(target.file)) throw new OperatorError(`there is no database at ${target.file} (DATABASE_URL) to back up`, EXIT.databaseUnavailable)
   const source = new Database(target.file, { fileMustExist: true, timeout: 5000 })
   const tmp = temporaryBeside(file)
+  let fd: number | null = null
   try {
+    fd = createPrivate(tmp)
     const pages = await copyDatabase(source, tmp)
     const copy = new Database(tmp)
     try {
@@ -122,6 +205,10 @@ export async function backupDatabase (target: DatabaseTarget, file: string, opti
       copy.close()
     }
     const check = checkCodepairDatabase(tmp, target.file)
+    // 0600, or the database's own mode where it allows less (never more than it).
+    fchmodSync(fd, statSync(target.file).mode & 0o600)
+    closeSync(fd)
+    fd = null
     renameSync(tmp, file)
     return {
       source: target.file,
@@ -135,6 +222,7 @@ export async function backupDatabase (target: DatabaseTarget, file: string, opti
     removeQuietly(tmp)
     throw err
   } finally {
+    if (fd !== null) closeSync(fd)
     source.close()
   }
 }
@@ -169,38 +257,54 @@ export interface RestoreResult {
 
 export async function restoreDatabase (target: DatabaseTarget, file: string): Promise<RestoreResult> {
   sqliteOnly(target, 'restore')
-  if (file === target.file) throw new OperatorError(`${file} is the database itself: give the backup's file name`, EXIT.usage)
+  const part = partOfDatabase(target.file, file)
+  if (part !== null) throw new OperatorError(`${file} is ${part}: give the backup's file name`, EXIT.usage)
   const check = checkCodepairDatabase(file)
+  // The database replaced: the new one gets its owner, group and mode.
+  const current = statOrNull(target.file)
+  if (current !== null) ensureSameOwnerPossible(target.file, current, file)
   ensureNotInUse(target.file)
   if (!existsSync(dirname(target.file))) throw new OperatorError(`cannot restore to ${target.file}: the folder ${dirname(target.file)} does not exist`, EXIT.usage)
 
   // The copy to install, beside the database (same file system, so the rename is atomic).
   const incoming = temporaryBeside(target.file)
   let previous: string | null = null
+  let fd: number | null = null
   try {
+    fd = createPrivate(incoming)
     const from = new Database(file, { readonly: true, fileMustExist: true })
     try {
       await copyDatabase(from, incoming)
     } finally {
       from.close()
     }
-    if (existsSync(target.file)) {
+    if (current !== null) {
       previous = `${target.file}.before-restore-${stamp()}`
-      const current = new Database(target.file, { fileMustExist: true, timeout: 0 })
+      const keptFd = createPrivate(previous)
       try {
-        await copyDatabase(current, previous)
+        const old = new Database(target.file, { fileMustExist: true, timeout: 0 })
+        try {
+          await copyDatabase(old, previous)
+        } finally {
+          old.close()
+        }
+        const kept = new Database(previous)
+        try { kept.pragma('journal_mode = DELETE') } finally { kept.close() }
+        matchOwnerAndMode(keptFd, current)
       } finally {
-        current.close()
+        closeSync(keptFd)
       }
-      const kept = new Database(previous)
-      try { kept.pragma('journal_mode = DELETE') } finally { kept.close() }
+      matchOwnerAndMode(fd, current)
     }
+    closeSync(fd)
+    fd = null
     ensureNotInUse(target.file) // a server started meanwhile
     // A -wal left beside the new file would be replayed onto it: it belongs to the old one.
     rmSync(`${target.file}-wal`, { force: true })
     rmSync(`${target.file}-shm`, { force: true })
     renameSync(incoming, target.file)
   } catch (err) {
+    if (fd !== null) closeSync(fd)
     removeQuietly(incoming)
     throw err
   }

@@ -1,13 +1,14 @@
 // `codepair backup` and `codepair restore` on the embedded SQLite database, with a server
 // running device flows against it the whole time.
+import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { addClient, addUser, buildTestApp, listenTestApp } from '../helpers/app.js'
 import { HttpBrowser, pollAt, refreshAt, startFlow } from '../helpers/cluster.js'
-import { cli } from '../helpers/cli.js'
+import { cli, type Run } from '../helpers/cli.js'
 import { freshSqliteUrl } from '../helpers/db.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 import { sha256 } from '../../src/oauth/codes.js'
@@ -15,8 +16,9 @@ import { restoreDatabase } from '../../src/storage/backup.js'
 import { parseDatabaseUrl } from '../../src/storage/database-url.js'
 import { EXIT } from '../../src/exit-codes.js'
 
-// Room for many live codes (the brute-force bound allows 100,000 with 10-letter codes).
-const ROOMY = { USER_CODE_LENGTH: '10', MAX_LIVE_CODES: '100000' }
+// Room for many live codes (with 10-letter codes and the default code-entry budgets the
+// brute-force bound allows 42,666).
+const ROOMY = { USER_CODE_LENGTH: '10', MAX_LIVE_CODES: '40000' }
 
 /** Device flows from `loops` devices at once: authorize, then poll once, until stopped. */
 function load (issuer: string, clientId: string, loops = 6) {
@@ -303,4 +305,135 @@ t.test('PostgreSQL: backup and restore point to pg_dump and pg_restore', async t
   const restore = await cli(url, ['restore', join(t.testdir(), 'x.db')])
   t.equal(restore.code, EXIT.usage)
   t.match(restore.stderr, /^codepair: DATABASE_URL is PostgreSQL: restore with pg_restore/)
+})
+
+/** The built CLI as another (non-root) user: what an operator without sudo would run. */
+function cliAs (uid: number, gid: number, databaseUrl: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname
+    // Without tap's process-info hook, which would write into root's .tap folder: tap puts it
+    // in NODE_OPTIONS of every child it sees spawned, so env(1) takes it out again.
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bin, ...args], { uid, gid, env: { ...process.env, DATABASE_URL: databaseUrl, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += d })
+    child.stderr.on('data', d => { stderr += d })
+    child.on('error', reject)
+    child.on('close', code => resolve({ code, stdout, stderr }))
+  })
+}
+
+const modeOf = (file: string) => statSync(file).mode & 0o777
+const octal = (mode: number) => mode.toString(8).padStart(4, '0')
+const rowsIn = (file: string) => {
+  const db = new Database(file, { readonly: true })
+  try { return (db.prepare('SELECT count(*) AS n FROM "Client"').get() as { n: number }).n } finally { db.close() }
+}
+
+t.test('a backup is private: mode 0600 whatever the umask gave the database, or the database\'s mode where it is stricter', async t => {
+  t.equal(process.getuid?.(), 0, 'this machine runs the tests as root (the restore cases below rely on it)')
+  const databaseUrl = freshSqliteUrl(t)
+  const { file } = parseDatabaseUrl(databaseUrl) as { file: string }
+  const dir = folderOf(databaseUrl)
+  chmodSync(file, 0o644)
+  const open = join(dir, 'open.db')
+  const r1 = await cli(databaseUrl, ['backup', open])
+  t.equal(r1.code, 0, r1.stderr)
+  t.equal(octal(modeOf(open)), '0600', 'a 0644 database is backed up 0600')
+
+  // --force replaces an existing, readable file: the result is private too.
+  const existing = join(dir, 'existing.db')
+  writeFileSync(existing, 'old', { mode: 0o666 })
+  chmodSync(existing, 0o666)
+  const r2 = await cli(databaseUrl, ['backup', existing, '--force'])
+  t.equal(r2.code, 0, r2.stderr)
+  t.equal(octal(modeOf(existing)), '0600', 'a 0666 file replaced with --force is 0600 afterwards')
+
+  chmodSync(file, 0o400)
+  const strict = join(dir, 'strict.db')
+  const r3 = await cli(databaseUrl, ['backup', strict])
+  t.equal(r3.code, 0, r3.stderr)
+  t.equal(octal(modeOf(strict)), '0400', 'a 0400 database gives a 0400 backup')
+  t.equal(rowsIn(strict), rowsIn(file), 'and it is a whole copy')
+  t.same(readdirSync(dir).filter(f => f.endsWith('.tmp') || f.endsWith('-journal')), [], 'no temporary file left')
+})
+
+t.test('restore keeps the replaced database\'s owner, group and mode; another user is refused before anything changes', async t => {
+  const databaseUrl = freshSqliteUrl(t)
+  const { file } = parseDatabaseUrl(databaseUrl) as { file: string }
+  const dir = folderOf(databaseUrl)
+  const { app } = await buildTestApp(t, { databaseUrl })
+  await addClient(app)
+  const backupFile = join(dir, 'b.db')
+  t.equal((await cli(databaseUrl, ['backup', backupFile])).code, 0)
+  await addClient(app) // the live database moves on: 2 clients, the backup has 1
+  await app.close()
+
+  // The server runs as uid 12345 (group 23456), its database 0640; root restores.
+  chownSync(file, 12345, 23456)
+  chmodSync(file, 0o640)
+  const restored = await cli(databaseUrl, ['restore', backupFile])
+  t.equal(restored.code, 0, restored.stderr)
+  const st = statSync(file)
+  t.same({ uid: st.uid, gid: st.gid, mode: octal(st.mode & 0o777) }, { uid: 12345, gid: 23456, mode: '0640' }, 'the restored database has the owner, group and mode of the one it replaced')
+  t.equal(rowsIn(file), 1, 'and it is the backup')
+  const kept = /The database it replaced is kept as (\S+)\.\n/.exec(restored.stdout)?.[1] as string
+  const ks = statSync(kept)
+  t.same({ uid: ks.uid, gid: ks.gid, mode: octal(ks.mode & 0o777) }, { uid: 12345, gid: 23456, mode: '0640' }, 'so has the copy of the replaced database kept beside it')
+  t.equal(rowsIn(kept), 2)
+
+  // Someone else (uid 23456, not root) may read the backup, but cannot give the database
+  // back to uid 12345: refused, one line, the database left as it was.
+  chownSync(backupFile, 23456, 23456)
+  const before = readdirSync(dir).sort()
+  const refused = await cliAs(23456, 23456, databaseUrl, ['restore', backupFile])
+  t.equal(refused.code, EXIT.usage)
+  t.equal(refused.stderr, `codepair: ${file} is owned by (uid 12345, gid 23456) and this restore runs as uid 23456, which cannot give the restored database that owner: run it as the owner or as root, e.g. sudo -u '#12345' codepair restore ${backupFile}\n`)
+  t.equal(refused.stdout, '')
+  t.same(readdirSync(dir).sort(), before, 'no file added or removed')
+  t.same({ uid: statSync(file).uid, ino: statSync(file).ino }, { uid: 12345, ino: st.ino }, 'the database was not replaced')
+
+  // The owner itself (not root) restores: same owner, group and mode, nothing to refuse.
+  chownSync(dir, 12345, 23456)
+  chownSync(backupFile, 12345, 23456)
+  chmodSync(file, 0o600)
+  const own = await cliAs(12345, 23456, databaseUrl, ['restore', backupFile])
+  t.equal(own.code, 0, own.stderr)
+  const os = statSync(file)
+  t.same({ uid: os.uid, gid: os.gid, mode: octal(os.mode & 0o777) }, { uid: 12345, gid: 23456, mode: '0600' }, 'the owner restoring keeps its 0600')
+  t.not(os.ino, st.ino, 'it was replaced')
+})
+
+t.test('backup and restore refuse the database itself and the files SQLite keeps beside it', async t => {
+  const databaseUrl = freshSqliteUrl(t)
+  const { file } = parseDatabaseUrl(databaseUrl) as { file: string }
+  const dir = folderOf(databaseUrl)
+  // A connection in WAL mode, as a running server: its -wal and -shm exist.
+  const live = new Database(file)
+  live.pragma('journal_mode = WAL')
+  live.exec('CREATE TABLE IF NOT EXISTS scratch (x); INSERT INTO scratch VALUES (1)')
+  t.teardown(() => live.close())
+  t.ok(existsSync(`${file}-wal`) && existsSync(`${file}-shm`))
+  const wal = readFileSync(`${file}-wal`)
+  const link = join(dir, 'link.db')
+  symlinkSync(file, link)
+  const cases: Array<[string, string]> = [
+    [file, 'the database itself'],
+    [`${file}-wal`, `the database's -wal file (part of the live database ${file})`],
+    [`${file}-shm`, `the database's -shm file (part of the live database ${file})`],
+    [`${file}-journal`, `the database's -journal file (part of the live database ${file})`],
+    [link, 'the database itself']
+  ]
+  for (const [target, what] of cases) {
+    const r = await cli(databaseUrl, ['backup', target, '--force'])
+    t.equal(r.code, EXIT.usage, `backup ${target}`)
+    t.equal(r.stderr, `codepair: ${target} is ${what}: give another file name\n`)
+  }
+  const restore = await cli(databaseUrl, ['restore', `${file}-wal`])
+  t.equal(restore.code, EXIT.usage)
+  t.equal(restore.stderr, `codepair: ${file}-wal is the database's -wal file (part of the live database ${file}): give the backup's file name\n`)
+  t.ok(readFileSync(`${file}-wal`).equals(wal), 'the -wal is untouched')
+  t.notOk(existsSync(`${file}-journal`), 'no -journal was made')
+  t.equal(live.pragma('integrity_check', { simple: true }), 'ok')
+  t.equal((live.prepare('SELECT count(*) AS n FROM scratch').get() as { n: number }).n, 1)
 })

@@ -1,6 +1,7 @@
 // Accessibility in Debian's Chromium: axe-core finds no WCAG 2.1 A/AA violation on any page
-// state, at desktop and phone width, in light and dark colour schemes; and a person with only
-// a keyboard approves a device with Tab, typing and Enter, seeing where the focus is.
+// state (code entry paused for anonymous visitors and for one account included), at desktop
+// and phone width, in light and dark colour schemes; and a person with only a keyboard
+// approves a device with Tab, typing and Enter, seeing where the focus is.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -253,6 +254,58 @@ t.test('too many tries: the paused code entry has no violations either', async t
   }
   t.match(await page.textContent('#code-error'), 'Too many incorrect codes')
   await expectNoViolations(t, page, 'code entry, too many tries')
+})
+
+t.test('anonymous code entry paused: the sign-in-first page, and the account budget\'s 429', async t => {
+  if (browser === null) return
+  // Three wrong codes spend the anonymous budget; signed in, two spend the account's. The
+  // session and address budgets are wide, so that neither is the one that refuses.
+  const { app, issuer } = await listenTestApp(t, {
+    env: { USER_CODE_FAILURES_GLOBAL: '3', USER_CODE_FAILURES_PER_IP: '50', USER_CODE_FAILURES_PER_SESSION: '50', USER_CODE_FAILURES_PER_ACCOUNT: '2' },
+    clock: systemClockTest()
+  })
+  await addUser(app)
+  const page = await (await newContext(t)).newPage()
+  /** Sends the code form with `code` and returns the status the POST was answered with. */
+  const enter = async (code: string) => {
+    await page.fill('#user_code', code)
+    const [response] = await Promise.all([
+      page.waitForResponse(r => r.request().method() === 'POST' && new URL(r.url()).pathname === '/activate'),
+      page.click('form[action="/activate"] button[type=submit]')
+    ])
+    await page.waitForLoadState()
+    return response.status()
+  }
+
+  await page.goto(`${issuer}/activate`)
+  for (let i = 0; i < 3; i++) t.equal(await enter('BCDF-GHJK'), 400, `wrong code ${i + 1}`)
+  t.equal(await enter('BCDF-GHJK'), 429, 'the fourth: the anonymous budget is spent')
+  await page.waitForSelector('a.button-link[href="/login"]')
+  t.match(await page.textContent('h1'), 'Sign in first, then enter your code')
+  t.match(await page.textContent('main'), 'Your code BCDF-GHJK will be filled in for you after you sign in.')
+  t.equal(await page.locator('#user_code').count(), 0, 'no code field until signed in')
+  await expectNoViolations(t, page, 'sign in first, the code refused and kept')
+
+  // Another visitor arriving now is told before typing anything.
+  const other = await (await newContext(t)).newPage()
+  const arrival = await other.goto(`${issuer}/activate`)
+  t.equal(arrival?.status(), 200)
+  await other.waitForSelector('a.button-link[href="/login"]')
+  t.notMatch(await other.textContent('main'), 'will be filled in', 'no code to keep')
+  await expectNoViolations(t, other, 'sign in first, on arrival')
+
+  await page.click('a.button-link[href="/login"]')
+  await page.waitForURL(/\/login$/)
+  await expectNoViolations(t, page, 'sign-in, asked for first')
+  await signInWithPassword(page)
+  await page.waitForURL(/\/activate$/)
+  t.equal(await page.inputValue('#user_code'), 'BCDF-GHJK', 'the kept code is filled in')
+  for (let i = 0; i < 2; i++) t.equal(await enter('BCDF-GHJK'), 400, `signed in, wrong code ${i + 1}`)
+  t.equal(await enter('BCDF-GHJK'), 429, 'the account\'s budget is spent')
+  await page.waitForSelector('#code-error')
+  t.match(await page.textContent('#code-error'), 'Too many incorrect codes from your account')
+  await expectErrorOnField(t, page, '#user_code', 'code-error code-hint')
+  await expectNoViolations(t, page, 'code entry, the account\'s budget spent')
 })
 
 /** Tab until `selector` has the focus, checking on each stop that the focus can be seen. */
