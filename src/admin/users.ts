@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { hashPassword, passwordProblem } from '../accounts/password.js'
 import { EventVetoedError, type Emitter } from '../events/types.js'
 import type { Outbox } from '../oauth/stores.js'
+import { passwordChangeWrites } from '../storage/account-security-store.js'
 import { PrismaUserStore } from '../storage/user-store.js'
 import type { Db } from '../storage/prisma.js'
 import { isUniqueViolation } from '../storage/errors.js'
@@ -74,19 +75,12 @@ export async function setUserEnabled (db: Db, username: string, enabled: boolean
   return view(updated)
 }
 
-/**
- * A password change signs the user out everywhere and revokes refresh tokens (RFC-CHECKLIST
- * "Tokens") and the grants behind them, so the devices' access tokens stop at once too.
- */
+/** A password change from the CLI: the same single transaction as on /account/security. */
 export async function setUserPassword (db: Db, username: string, password: string): Promise<UserView> {
   const row = await find(db, username)
   const problem = passwordProblem(password, username)
   if (problem !== undefined) throw new AdminError(problem)
-  const now = new Date()
-  const updated = await db.user.update({ where: { id: row.id }, data: { passwordHash: await hashPassword(password), passwordChangedAt: now } })
-  await revokeGrants(db, row.id, now)
-  await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
-  await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
+  const [updated] = await db.$transaction(passwordChangeWrites(db, row.id, await hashPassword(password), new Date()))
   return view(updated)
 }
 

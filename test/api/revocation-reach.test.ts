@@ -241,3 +241,33 @@ t.test('enabling a disabled user again does not bring its access tokens back', a
     await expectWorks(t, s, again.access_token, 'a new pairing works')
   })
 })
+
+t.test('a password change also ends approvals the device has not collected yet', async t => {
+  await eachDatabase(t, 'approved, not yet redeemed', async (t, databaseUrl) => {
+    const s = await setup(t, databaseUrl)
+    /** A flow approved in storage (with the old password's session) whose device has not polled yet. */
+    const approvedOnly = async (clientId: string, userId: string) => {
+      const da = await json(await post(s, '/oauth/device_authorization', { client_id: clientId, scope: 'profile' }))
+      const rec = await s.app.codepair.storage.devices.findByDeviceCodeHash(sha256(da.device_code))
+      if (rec === null || !await s.app.codepair.storage.devices.decide(rec.id, 'approved', userId, new Date(s.clock.ms))) throw new Error('could not approve')
+      return da.device_code as string
+    }
+    const redeem = async (clientId: string, deviceCode: string) =>
+      await json(await post(s, '/oauth/token', { grant_type: DEVICE_CODE_GRANT, client_id: clientId, device_code: deviceCode }))
+
+    const { client, user } = await person(s, 'erin')
+    const byCli = await approvedOnly(client.id, user.id)
+    await setUserPassword(s.app.codepair.storage.db, 'erin', 'an entirely new password for this test')
+    t.equal((await redeem(client.id, byCli)).error, 'access_denied', 'codepair user set-password: the device hears access_denied')
+
+    const frank = await person(s, 'frank')
+    const byPage = await approvedOnly(frank.client.id, frank.user.id)
+    const b = await signedIn(s, 'frank')
+    await b.get('/account/security/password')
+    const next = 'a brand new password for this test'
+    t.equal((await b.post('/account/security/password', { current: PASSWORD, password: next, confirm: next })).location, '/account/security?notice=password')
+    t.equal((await redeem(frank.client.id, byPage)).error, 'access_denied', 'the change on /account/security: the same')
+
+    t.equal((await s.call('/api/me', s.bystander.access_token)).status, 200, 'another person\'s device is untouched')
+  })
+})
