@@ -35,11 +35,20 @@ export class SignInService {
       return { ok: false, reason: 'locked', retryAt: await this.lockedUntil(accountKey, ipKey, now) }
     }
 
-    const user = await this.users.findUserByUsername(username)
-    // Same work for an unknown user, or one without a password (upstream sign-in only),
-    // as for a wrong password: one argon2 verification.
-    const usable = user !== null && hasPassword(user.passwordHash)
-    const valid = await verifyPassword(usable ? user.passwordHash : await dummyHash(), password)
+    let user: UserRecord | null
+    let usable: boolean
+    let valid: boolean
+    try {
+      user = await this.users.findUserByUsername(username)
+      // Same work for an unknown user, or one without a password (upstream sign-in only),
+      // as for a wrong password: one argon2 verification.
+      usable = user !== null && hasPassword(user.passwordHash)
+      valid = await verifyPassword(usable && user !== null ? user.passwordHash : await dummyHash(), password)
+    } catch (err) {
+      // No verdict (the database failed): the places go back rather than counting a failure.
+      await Promise.all([this.attempts.release(accountKey, account.windowEnds), this.attempts.release(ipKey, byIp.windowEnds)]).catch(() => {})
+      throw err
+    }
     if (user === null || !usable || !valid || !user.enabled) {
       // The reservations stay as the budget's count; the settled count locks tokens (AccountGuard).
       await this.attempts.hit(loginFailuresKey(username), this.limits.lockoutSeconds, now)

@@ -44,15 +44,22 @@ export class UserCodeGuard {
     const taken: Array<[string, Counter]> = []
     const releaseAll = async () => { await Promise.all(taken.map(async ([key, c]) => { await this.attempts.release(key, c.windowEnds) })) }
     let spent: Date | null = null
-    for (const [budget, key, limit] of checks) {
-      const counter = await this.attempts.reserve(key, limit, this.budgets.windowSeconds, now)
-      if (counter === null) {
-        await releaseAll()
-        const current = await this.attempts.peek(key, now)
-        return { ok: false, budget, until: current?.windowEnds ?? now }
+    try {
+      for (const [budget, key, limit] of checks) {
+        const counter = await this.attempts.reserve(key, limit, this.budgets.windowSeconds, now)
+        if (counter === null) {
+          await releaseAll()
+          const current = await this.attempts.peek(key, now)
+          return { ok: false, budget, until: current?.windowEnds ?? now }
+        }
+        taken.push([key, counter])
+        if (counter.count >= limit && (spent === null || counter.windowEnds > spent)) spent = counter.windowEnds
       }
-      taken.push([key, counter])
-      if (counter.count >= limit && (spent === null || counter.windowEnds > spent)) spent = counter.windowEnds
+    } catch (err) {
+      // The database failed mid-way (the request ends in 503): no verdict was reached, so
+      // the attempts taken so far go back (best effort) instead of spending shared budgets.
+      await releaseAll().catch(() => {})
+      throw err
     }
     return { ok: true, spent, release: releaseAll }
   }

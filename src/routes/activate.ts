@@ -86,9 +86,14 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
     }
 
     const code = normalizeUserCode(entered)
-    const rec = code.length === codeLength
-      ? await storage.devices.findByUserCodeHash(userCodeHmac(secrets.userCodeKey, code))
-      : null
+    let rec
+    try {
+      rec = code.length === codeLength ? await storage.devices.findByUserCodeHash(userCodeHmac(secrets.userCodeKey, code)) : null
+    } catch (err) {
+      // No verdict (the lookup failed, the person sees 503): the attempt goes back.
+      await reservation.release().catch(() => {})
+      throw err
+    }
     if (rec === null) {
       // §5.1: malformed entries count against the budget too (the attempt stays taken).
       // This wrong code used up a budget: report it once, not on every refusal after it.
