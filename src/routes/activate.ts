@@ -81,7 +81,10 @@ export default async function activateRoutes (app: FastifyInstance): Promise<voi
         return await renderSignInFirst(session, reply, normalized === '' ? '' : formatUserCode(normalized), 429)
       }
       const time = text.time(reservation.until)
-      const message = reservation.budget === 'account' ? text.t('activate.tooManyTriesAccount', { time }) : text.t('activate.tooManyTries', { time })
+      // Literal keys, so the catalogue test sees each one.
+      const message = reservation.budget === 'account'
+        ? text.t('activate.tooManyTriesAccount', { time })
+        : reservation.budget === 'signedIn' ? text.t('activate.pausedForEveryone', { time }) : text.t('activate.tooManyTries', { time })
       return await renderEntry(reply, entered, message, 429)
     }
 

@@ -106,7 +106,7 @@ await eachDatabase(t, 'signed in, each account has its own budget, and all accou
   await carol.get('/activate')
   const shared = await carol.post('/activate', { user_code: flow.user_code })
   t.equal(shared.statusCode, 429, 'USER_CODE_FAILURES_SIGNED_IN caps all accounts together, however many an attacker holds')
-  t.match(shared.body, /Too many incorrect codes\. For your security, code entry is paused until/)
+  t.match(shared.body, /Many incorrect codes have been entered on this site recently\. For everyone(&#39;|')s security, code entry is paused until/, 'it says the pause is the whole site\'s, not this person\'s doing')
   const anonymous = new Browser(app, '198.51.100.60')
   await anonymous.get('/activate')
   t.equal((await anonymous.post('/activate', { user_code: flow.user_code })).statusCode, 303, 'the anonymous budget is separate')
