@@ -1,8 +1,11 @@
 // Username/password sign-in with throttling per account and per IP (temporary
 // lockout, counted in the database so it holds across instances).
-import type { AttemptStore, UserRecord, UserStore } from '../oauth/stores.js'
+import type { AttemptStore, Counter, UserRecord, UserStore } from '../oauth/stores.js'
 import { dummyHash, hashPassword, hasPassword, needsRehash, verifyPassword } from './password.js'
 import { loginAccountKey, loginFailuresKey, loginIpKey } from './throttle-keys.js'
+
+/** How long an attempt waits for the verdicts of others that fill the account's budget. */
+const ACCOUNT_WAIT_MS = 5000
 
 export interface SignInLimits { perAccount: number, perIp: number, lockoutSeconds: number }
 
@@ -28,7 +31,7 @@ export class SignInService {
   async signIn (username: string, password: string, ip: string, now: Date): Promise<SignInResult> {
     const accountKey = loginAccountKey(username)
     const ipKey = loginIpKey(ip)
-    const account = await this.attempts.reserve(accountKey, this.limits.perAccount, this.limits.lockoutSeconds, now)
+    const account = await this.reserveAccount(accountKey, username, now)
     const byIp = account === null ? null : await this.attempts.reserve(ipKey, this.limits.perIp, this.limits.lockoutSeconds, now)
     if (account === null || byIp === null) {
       if (account !== null) await this.attempts.release(accountKey, account.windowEnds)
@@ -59,6 +62,23 @@ export class SignInService {
     await this.attempts.release(ipKey, byIp.windowEnds)
     if (needsRehash(user.passwordHash)) await this.users.updatePasswordHash(user.id, await hashPassword(password))
     return { ok: true, user }
+  }
+
+  /**
+   * The account's place. A full budget may be full of attempts still being verified (ten
+   * people of one family signing in at once, say): while the settled failures are below the
+   * budget, the verdicts of those are awaited (a success frees its place) for up to
+   * ACCOUNT_WAIT_MS; once the failures alone fill it, the account is locked at once.
+   */
+  private async reserveAccount (accountKey: string, username: string, now: Date): Promise<Counter | null> {
+    const until = Date.now() + ACCOUNT_WAIT_MS
+    for (;;) {
+      const place = await this.attempts.reserve(accountKey, this.limits.perAccount, this.limits.lockoutSeconds, now)
+      if (place !== null) return place
+      const settled = await this.attempts.peek(loginFailuresKey(username), now)
+      if ((settled?.count ?? 0) >= this.limits.perAccount || Date.now() >= until) return null
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
   }
 
   /** When the spent budget (account or address) opens again. */

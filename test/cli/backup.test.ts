@@ -1,6 +1,5 @@
 // `codepair backup` and `codepair restore` on the embedded SQLite database, with a server
 // running device flows against it the whole time.
-import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -8,7 +7,7 @@ import Database from 'better-sqlite3'
 import t from 'tap'
 import { addClient, addUser, buildTestApp, listenTestApp } from '../helpers/app.js'
 import { HttpBrowser, pollAt, refreshAt, startFlow } from '../helpers/cluster.js'
-import { cli, type Run } from '../helpers/cli.js'
+import { cli, cliAs } from '../helpers/cli.js'
 import { freshSqliteUrl } from '../helpers/db.js'
 import { poll, startDeviceFlow } from '../helpers/oauth.js'
 import { sha256 } from '../../src/oauth/codes.js'
@@ -306,22 +305,6 @@ t.test('PostgreSQL: backup and restore point to pg_dump and pg_restore', async t
   t.equal(restore.code, EXIT.usage)
   t.match(restore.stderr, /^codepair: DATABASE_URL is PostgreSQL: restore with pg_restore/)
 })
-
-/** The built CLI as another (non-root) user: what an operator without sudo would run. */
-function cliAs (uid: number, gid: number, databaseUrl: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const bin = new URL('../../dist/cli/main.js', import.meta.url).pathname
-    // Without tap's process-info hook, which would write into root's .tap folder: tap puts it
-    // in NODE_OPTIONS of every child it sees spawned, so env(1) takes it out again.
-    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bin, ...args], { uid, gid, env: { ...process.env, DATABASE_URL: databaseUrl, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', d => { stdout += d })
-    child.stderr.on('data', d => { stderr += d })
-    child.on('error', reject)
-    child.on('close', code => resolve({ code, stdout, stderr }))
-  })
-}
 
 const modeOf = (file: string) => statSync(file).mode & 0o777
 const octal = (mode: number) => mode.toString(8).padStart(4, '0')

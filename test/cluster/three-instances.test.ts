@@ -8,6 +8,7 @@ import {
   clusterEnv, HttpBrowser, openDb, pollAt, refreshAt, seedClientAndUser, someAddress, startCluster, startFlow, type Instance
 } from '../helpers/cluster.js'
 import { sha256 } from '../../src/oauth/codes.js'
+import { PASSWORD } from '../helpers/app.js'
 
 const RATE_PER_IP = 4
 
@@ -117,7 +118,7 @@ t.test('three instances on one database', async t => {
     t.equal((await startFlow(c.url, clientId, someAddress())).status, 200, 'another address is unaffected')
   })
 
-  // Last: the global budget it uses up stops code entry for everyone (by design).
+  // Last: it spends the anonymous budget, after which code entry asks people to sign in first.
   await t.test('user-code guess budgets are counted in the database, across instances', async t => {
     const ip = someAddress()
     const wrong = 'BCDF-GHJK'
@@ -134,6 +135,15 @@ t.test('three instances on one database', async t => {
     for (let i = 0; i < 4; i++) global.push((await third.enterCode(all[(i + 2) % 3]!.url, wrong)).status)
     t.same(global, [400, 400, 400, 429], 'another address: the global budget of 8 runs out after 3 more')
     const f = await flow(a)
-    t.equal((await new HttpBrowser(someAddress()).enterCode(b.url, f.user_code)).status, 429, 'while it is spent, even a right code waits (RFC 8628 §5.1)')
+    // RFC 8628 §5.1 without pausing everyone: anonymous entry now asks for sign-in first, on
+    // every instance; a signed-in person enters the code on their account's budget.
+    const person = new HttpBrowser(someAddress())
+    const paused = await person.get(b.url, `/activate?user_code=${encodeURIComponent(f.user_code)}`)
+    t.match(paused.body, 'Sign in first, then enter your code', 'B: anonymous entry is paused, sign in first')
+    await person.get(c.url, '/login')
+    t.equal((await person.post(c.url, '/login', { username, password: PASSWORD })).status, 303, 'signed in on C')
+    t.equal((await person.get(a.url, '/activate')).status, 200, 'A: the code form again, now signed in')
+    const entered = await person.post(a.url, '/activate', { user_code: f.user_code })
+    t.equal(entered.status, 303, 'A: signed in, the right code goes through while anonymous entry is paused')
   })
 })

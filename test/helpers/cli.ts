@@ -5,19 +5,33 @@ const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname
 
 export interface Run { code: number | null, stdout: string, stderr: string }
 
-export function cli (databaseUrl: string, args: string[], stdin?: string, cwd?: string): Promise<Run> {
+/** Collects a finished child's exit code and output. */
+function collect (child: ReturnType<typeof spawn>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl }, cwd, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', d => { stdout += d })
-    child.stderr.on('data', d => { stderr += d })
+    child.stdout?.on('data', d => { stdout += d })
+    child.stderr?.on('data', d => { stderr += d })
     child.on('error', reject)
     child.on('close', code => resolve({ code, stdout, stderr }))
-    child.stdin.end(stdin ?? '')
   })
 }
 
+export function cli (databaseUrl: string, args: string[], stdin?: string, cwd?: string): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl }, cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+  const done = collect(child)
+  child.stdin.end(stdin ?? '')
+  return done
+}
+
+/** The built CLI as another (non-root) user: what an operator without sudo would run. */
+export function cliAs (uid: number, gid: number, databaseUrl: string, args: string[]): Promise<Run> {
+  // Without tap's process-info hook, which would write into root's .tap folder: tap puts it
+  // in NODE_OPTIONS of every child it sees spawned, so env(1) takes it out again.
+  return collect(spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, BIN, ...args], {
+    uid, gid, env: { ...process.env, DATABASE_URL: databaseUrl, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe']
+  }))
+}
 
 export interface Watched {
   child: ReturnType<typeof spawn>

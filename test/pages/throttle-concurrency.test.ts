@@ -31,6 +31,15 @@ void eachDatabase(t, `${PARALLEL} wrong passwords at once from ${PARALLEL} addre
   t.equal((await owner.post('/login', { username: 'alice', password: PASSWORD })).status, 429, 'the account waits out its pause, even with the right password')
 })
 
+void eachDatabase(t, 'ten people signing in to one account at once all get in: attempts being verified do not lock it', async (t, databaseUrl) => {
+  const { app, issuer } = await listenTestApp(t, { databaseUrl, env: { TRUST_PROXY: 'true', LOGIN_FAILURES_PER_ACCOUNT: String(PER_ACCOUNT) } })
+  await addUser(app)
+  const family = Array.from({ length: 2 * PER_ACCOUNT }, (_, i) => new HttpBrowser(issuer, `203.0.113.${i + 1}`))
+  for (const b of family) await b.get('/login')
+  const answers = await Promise.all(family.map(async b => (await b.post('/login', { username: 'alice', password: PASSWORD })).status))
+  t.same(tally(answers), { 303: 2 * PER_ACCOUNT }, 'each right password signs in, though more than the budget were in flight together')
+})
+
 void eachDatabase(t, `${PARALLEL} wrong second-factor codes at once in one sign-in: ${PER_ACCOUNT} are checked, the rest wait`, async (t, databaseUrl) => {
   const { app, issuer, clock } = await listenTestApp(t, { databaseUrl, env: { LOGIN_FAILURES_PER_ACCOUNT: String(PER_ACCOUNT), LOGIN_LOCKOUT_SECONDS: '600' } })
   await addUser(app)
