@@ -1,6 +1,7 @@
 // Second factors from the operator's side (codepair user factors / reset-factors,
 // codepair client … --require-second-factor).
 import type { Db } from '../storage/prisma.js'
+import { endSessionsQuery } from '../storage/account-security-store.js'
 import { PrismaClientPolicyStore } from '../storage/client-policy-store.js'
 import { PrismaFactorStore } from '../storage/factor-store.js'
 import { AdminError } from './errors.js'
@@ -39,7 +40,7 @@ export async function listUserFactors (db: Db, username: string): Promise<Factor
 export async function resetUserFactors (db: Db, username: string, now = new Date()): Promise<{ username: string, removed: number, sessionsEnded: number }> {
   const user = await findUser(db, username)
   const removed = await new PrismaFactorStore(db).removeAll(user.id)
-  const { count } = await db.session.deleteMany({ where: { data: { contains: `"userId":"${user.id}"` } } })
+  const { count } = await endSessionsQuery(db, user.id)
   await db.auditEvent.create({ data: { id: crypto.randomUUID(), at: now, type: 'second_factor.reset', userId: user.id, detail: JSON.stringify({ removed, by: 'cli' }) } })
   return { username: user.username, removed, sessionsEnded: count }
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { hashPassword, passwordProblem } from '../accounts/password.js'
 import { EventVetoedError, type Emitter } from '../events/types.js'
 import type { Outbox } from '../oauth/stores.js'
-import { passwordChangeWrites } from '../storage/account-security-store.js'
+import { endAccessWrites, passwordChangeWrites } from '../storage/account-security-store.js'
 import { PrismaUserStore } from '../storage/user-store.js'
 import type { Db } from '../storage/prisma.js'
 import { isUniqueViolation } from '../storage/errors.js'
@@ -65,13 +65,10 @@ async function find (db: Db, username: string) {
  */
 export async function setUserEnabled (db: Db, username: string, enabled: boolean): Promise<UserView> {
   const row = await find(db, username)
-  const updated = await db.user.update({ where: { id: row.id }, data: { enabled } })
-  if (!enabled) {
-    const now = new Date()
-    await revokeGrants(db, row.id, now)
-    await db.refreshToken.updateMany({ where: { userId: row.id, revokedAt: null }, data: { revokedAt: now } })
-    await db.session.deleteMany({ where: { data: { contains: `"userId":"${row.id}"` } } })
-  }
+  const [updated] = await db.$transaction([
+    db.user.update({ where: { id: row.id }, data: { enabled } }),
+    ...(enabled ? [] : endAccessWrites(db, row.id, new Date()))
+  ])
   return view(updated)
 }
 
@@ -82,9 +79,4 @@ export async function setUserPassword (db: Db, username: string, password: strin
   if (problem !== undefined) throw new AdminError(problem)
   const [updated] = await db.$transaction(passwordChangeWrites(db, row.id, await hashPassword(password), new Date()))
   return view(updated)
-}
-
-/** Revokes every redeemed grant of the user: requireScope and introspection refuse their access tokens. */
-async function revokeGrants (db: Db, userId: string, now: Date): Promise<void> {
-  await db.deviceAuthorization.updateMany({ where: { userId, status: 'consumed', revokedAt: null }, data: { revokedAt: now } })
 }
