@@ -44,12 +44,6 @@ export class LiveCodeGauge {
     return gauge
   }
 
-  /** Live codes, those being inserted included. */
-  async current (): Promise<number> {
-    await this.#refresh()
-    return this.#value + this.#inFlight
-  }
-
   /** A place under `limit`, or null when it is full; check and hold are one synchronous step. */
   async reserve (limit: number): Promise<LiveCodeReservation | null> {
     await this.#refresh()
