@@ -4,12 +4,12 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as oidc from 'openid-client'
 import t from 'tap'
-import { addClient, addUser, buildTestApp, PASSWORD } from './helpers/app.js'
+import { addClient, addUser, buildTestApp, PASSWORD, testPort } from './helpers/app.js'
 import { Browser } from './helpers/browser.js'
 import { systemClockTest } from './helpers/clock.js'
 
 t.test('openid-client: discovery, device flow, refresh, introspection, userinfo, revocation', async t => {
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = testPort()
   const issuer = `http://127.0.0.1:${port}`
   const { app } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), POLL_INTERVAL_SECONDS: '1' }, clock: systemClockTest() })
   await app.listen({ host: '127.0.0.1', port })
@@ -67,7 +67,7 @@ t.test('openid-client: discovery, device flow, refresh, introspection, userinfo,
 })
 
 t.test('openid-client sees a denial as access_denied', async t => {
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = testPort()
   const issuer = `http://127.0.0.1:${port}`
   const { app } = await buildTestApp(t, { env: { ISSUER: issuer, PORT: String(port), POLL_INTERVAL_SECONDS: '1' }, clock: systemClockTest() })
   await app.listen({ host: '127.0.0.1', port })

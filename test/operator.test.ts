@@ -4,14 +4,14 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp, testPort } from './helpers/app.js'
 import { Browser } from './helpers/browser.js'
 import { spawnWatched } from './helpers/cli.js'
 import { freshSqliteUrl } from './helpers/db.js'
 
 const ROOT = new URL('../', import.meta.url).pathname
 const SERVER = join(ROOT, 'dist/server.js')
-const port = () => 20000 + Math.floor(Math.random() * 30000)
+const port = testPort
 
 t.test('GET /: people go to /activate, machines get an index of the metadata', async t => {
   const { app } = await buildTestApp(t)

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
+import { testPort } from './helpers/app.js'
 import { spawnWatched } from './helpers/cli.js'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -10,7 +11,7 @@ const SERVER = join(ROOT, 'dist/server.js')
 
 t.test('starts on a fresh SQLite database and stops on SIGTERM', async t => {
   const dir = t.testdir()
-  const port = String(20000 + Math.floor(Math.random() * 20000))
+  const port = String(testPort())
   const env = { ...process.env, DATABASE_URL: `file:${join(dir, 'db', 'codepair.db')}`, PORT: port, LOG_LEVEL: 'info' }
   const migrated = spawnSync(process.execPath, [CLI, 'migrate'], { env, encoding: 'utf8' })
   t.equal(migrated.status, 0, migrated.stderr)

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { testPort } from './helpers/app.js'
 import { EXIT } from '../src/exit-codes.js'
 import { cli, spawnWatched } from './helpers/cli.js'
 import { freshSqliteUrl, PG_ADMIN_URL, requirePostgres, withDatabase } from './helpers/db.js'
@@ -13,7 +14,7 @@ import { freshSqliteUrl, PG_ADMIN_URL, requirePostgres, withDatabase } from './h
 const ROOT = new URL('../', import.meta.url).pathname
 const SERVER = join(ROOT, 'dist/server.js')
 const SQLITE_DRIVER = createRequire(import.meta.url).resolve('better-sqlite3')
-const port = () => 20000 + Math.floor(Math.random() * 30000)
+const port = testPort
 
 function baseEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', CI: process.env.CI ?? '', ...extra }

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { Webhook } from 'standardwebhooks'
 import { cli, spawnWatched, type Watched } from '../helpers/cli.js'
-import { TEST_SECRET } from '../helpers/app.js'
+import { TEST_SECRET, testPort } from '../helpers/app.js'
 import { freshSqliteUrl } from '../helpers/db.js'
 import { startReceiver, typeOf } from '../helpers/webhook-receiver.js'
 
@@ -14,7 +14,7 @@ const SERVER = new URL('../../dist/server.js', import.meta.url).pathname
 t.test('a restart in the middle of a delivery loses nothing', async t => {
   const databaseUrl = freshSqliteUrl(t)
   const receiver = await startReceiver(t)
-  const port = String(20000 + Math.floor(Math.random() * 20000))
+  const port = String(testPort())
   const env = () => ({
     ...process.env,
     DATABASE_URL: databaseUrl,

@@ -1,7 +1,7 @@
 // GET /metrics through HTTP: what a device flow moves, who may read it, and that no
 // code, token, client id or address ever reaches a label.
 import t, { type Test } from 'tap'
-import { addClient, addUser, buildTestApp, listenTestApp, PASSWORD } from '../helpers/app.js'
+import { addClient, addUser, buildTestApp, listenTestApp, PASSWORD, testPort } from '../helpers/app.js'
 import { Browser } from '../helpers/browser.js'
 import { configProblems } from '../helpers/config.js'
 import { eachDatabase } from '../helpers/db.js'
@@ -174,7 +174,7 @@ t.test('over a real socket: refused from a peer not on the list', async t => {
 })
 
 t.test('METRICS_PORT: served there, and not on PORT', async t => {
-  const metricsPort = 20000 + Math.floor(Math.random() * 30000)
+  const metricsPort = testPort()
   const { issuer } = await listenTestApp(t, { env: { METRICS_PORT: String(metricsPort) } })
   const main = await fetch(`${issuer}/metrics`)
   t.equal(main.status, 404, 'not on the main port')
